@@ -1,0 +1,136 @@
+# Makefile - builds the workbook, its grader and its examples, and runs the
+# workbook's own tests. Everything is found by wildcard: adding a chapter
+# listing, an exercise or a test file never edits this file.
+#
+#   make run       install what is missing, build, show the learner's progress
+#   make test      the workbook's own test suite (what CI runs)
+#   make help      every target
+
+BUILD    := build
+STD      := -std=c17
+WARN     := -Wall -Wextra -Wpedantic -Werror -Wno-format-truncation
+OPT      := -O2 -g
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+INCLUDES := -Igrader/support -Iserver -Ilib
+CFLAGS   := $(STD) $(WARN) $(OPT) $(INCLUDES)
+# pkg-config runs only once deps.sh has made sure it is there.
+CHECK_LIBS = $(shell pkg-config --libs check)
+LIBS       = -lev -lcurl -ljansson -lpthread -lm
+
+LIB_SRC     := $(wildcard server/wb_server.c lib/*.c)
+SUPPORT_SRC := grader/support/wbtest.c grader/support/wraps.c
+GRADER_SRC  := $(wildcard grader/src/*.c)
+EXAMPLE_SRC := $(wildcard chapters/*/*.c)
+TEST_SRC    := $(wildcard tests/test_*.c)
+
+EXAMPLES := $(EXAMPLE_SRC:%.c=$(BUILD)/%)
+TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
+
+DEPS_OK := $(BUILD)/.deps-ok
+
+.PHONY: all run test deps help clean examples run-examples verify unit e2e \
+        bench handout gradescope
+all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES)
+
+help:
+	@echo "make run        install what is missing, build, and show your progress"
+	@echo "make test       the workbook's own test suite (CI runs this)"
+	@echo "make deps       install the Debian packages the workbook needs"
+	@echo "make examples   build every chapter's example and pitfall"
+	@echo "make run-examples  run every example and pitfall once"
+	@echo "make verify     every solution passes, every stub scores 0, every pitfall shows its symptom"
+	@echo "make bench      grading speed next to compiling and running the tests directly"
+	@echo "make clean      remove build/"
+	@echo "Then: build/grader help"
+
+deps: $(DEPS_OK)
+$(DEPS_OK): mk/deps.sh
+	@sh mk/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+# ---- Libraries ---------------------------------------------------------------
+# Plain and sanitizer builds of the shared runtime (server, lib) and of the
+# test-support library, which the grader links into every test binary.
+
+$(BUILD)/obj/%.o: %.c $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
+
+$(BUILD)/libwb.a: $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+	$(AR) rcs $@ $^
+$(BUILD)/asan/libwb.a: $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
+	$(AR) rcs $@ $^
+$(BUILD)/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
+	$(AR) rcs $@ $^
+$(BUILD)/asan/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/asan/%.o)
+	$(AR) rcs $@ $^
+
+RUNTIME := $(BUILD)/libwb.a $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o \
+           $(BUILD)/asan/libwb.a $(BUILD)/asan/libwbtest.a $(BUILD)/asan/grader/support/runner.o
+
+# ---- The grader ----------------------------------------------------------------
+# It compiles exercises itself; what it needs to know is passed here once.
+
+GRADER_DEFS = -DWB_CC='"$(CC)"' \
+  -DWB_LIBS='"$(LIBS) $(CHECK_LIBS)"' \
+  -DWB_SAN='"$(SAN)"'
+
+$(BUILD)/grader: $(GRADER_SRC:%.c=$(BUILD)/obj/%.o) $(RUNTIME)
+	$(CC) $(CFLAGS) -o $@ $(GRADER_SRC:%.c=$(BUILD)/obj/%.o) -lev -ljansson -lsqlite3 -lm
+
+$(BUILD)/obj/grader/src/%.o: grader/src/%.c $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GRADER_DEFS) -MMD -MP -c $< -o $@
+
+$(BUILD)/wbserver: $(BUILD)/obj/server/main.o $(BUILD)/libwb.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# ---- Chapters: every .c is a program (example or pitfall) ------------------
+
+$(BUILD)/chapters/%: chapters/%.c $(BUILD)/libwb.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS)
+
+examples: $(EXAMPLES)
+
+run-examples: $(EXAMPLES) $(BUILD)/grader
+	@$(BUILD)/grader examples
+
+# ---- The learner's commands --------------------------------------------------
+
+run: all
+	@$(BUILD)/grader check --no-fail
+
+verify: all
+	$(BUILD)/grader verify
+
+# ---- The workbook's own tests -----------------------------------------------
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libwb.a $(BUILD)/libwbtest.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS) $(CHECK_LIBS)
+
+unit: $(TESTS) all
+	@set -e; for t in $(TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t; done
+
+e2e: all
+	@bash tests/e2e.sh
+
+test: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory run-examples
+	@$(BUILD)/grader verify
+	@$(BUILD)/grader verify --sanitize
+	@$(MAKE) --no-print-directory e2e
+
+bench: all
+	@bash tests/bench.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

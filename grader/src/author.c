@@ -1,0 +1,305 @@
+/* author.c - the workbook checks itself: `verify` (every solution passes,
+ * every stub scores 0, every chapter program shows what its file says it
+ * shows, every listing in a lesson is the real file) and `examples`.
+ */
+#define _GNU_SOURCE
+#include "gr.h"
+
+#include <dirent.h>
+#include <glob.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int npass, nfail;
+
+static void verdict(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verdict(int ok, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs(ok ? "  ok    " : "  FAIL  ", stdout);
+  vprintf(fmt, ap);
+  fputc('\n', stdout);
+  va_end(ap);
+  ok ? npass++ : nfail++;
+}
+
+/* ---- Chapter programs ------------------------------------------------------ */
+
+/* Evaluates "lag_ms < 50, elapsed_ms > 280 (words)" against the values of
+ * a "measured: k=v ..." line. Returns 1 when every condition holds. */
+static int conditions_hold(const char *cond, const char *measured, char *why,
+                           size_t whylen) {
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", cond);
+  char *paren = strchr(copy, '(');
+  if (paren)
+    *paren = 0;
+  why[0] = 0;
+  char *save = NULL;
+  for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+    char key[32], op;
+    double limit;
+    if (sscanf(c, " %31[a-z_] %c %lf", key, &op, &limit) != 3 ||
+        (op != '<' && op != '>')) {
+      snprintf(why, whylen, "cannot read the condition \"%s\"", c);
+      return 0;
+    }
+    char pat[40];
+    snprintf(pat, sizeof pat, " %s=", key);
+    const char *at = strstr(measured, pat);
+    if (!at) {
+      snprintf(why, whylen, "%s was not measured", key);
+      return 0;
+    }
+    double v = atof(at + strlen(pat));
+    size_t used = strlen(why);
+    snprintf(why + used, whylen - used, "%s%s=%.0f %c %.0f", used ? ", " : "",
+             key, v, op, limit);
+    if ((op == '<' && !(v < limit)) || (op == '>' && !(v > limit))) {
+      used = strlen(why);
+      snprintf(why + used, whylen - used, " does not hold");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void program_done(gr_job_t *job) { (void)job; }
+
+static int run_programs(gr_workbook_t *wb) {
+  char pattern[PATH_MAX];
+  glob_t gl;
+  snprintf(pattern, sizeof pattern, "%s/chapters/*/*.c", wb->root);
+  if (glob(pattern, 0, NULL, &gl) != 0)
+    return 0;
+  gr_engine_init(1); /* one at a time: they measure time */
+  for (size_t i = 0; i < gl.gl_pathc; i++) {
+    const char *src = gl.gl_pathv[i];
+    const char *rel = src + strlen(wb->root) + 1; /* chapters/NN/x.c */
+    char name[PATH_MAX], bin[PATH_MAX];
+    snprintf(name, sizeof name, "%.*s", (int)(strlen(rel) - 2 - strlen("chapters/")),
+             rel + strlen("chapters/"));
+    snprintf(bin, sizeof bin, "%s/chapters/%s", wb->build, name);
+    gr_buf_t text = {0};
+    gr_read_file(src, 1 << 20, &text);
+    const char *exp = text.data ? strstr(text.data, " * expect: ") : NULL;
+    const char *sym = text.data ? strstr(text.data, " * symptom: ") : NULL;
+    if (!exp && !sym) {
+      verdict(0, "%s: its opening comment has no \"expect:\" or \"symptom:\" line", name);
+      gr_buf_free(&text);
+      continue;
+    }
+    const char *cond = exp ? exp + strlen(" * expect: ") : sym + strlen(" * symptom: ");
+    char condbuf[256];
+    snprintf(condbuf, sizeof condbuf, "%.*s", (int)strcspn(cond, "\n"), cond);
+    gr_buf_free(&text);
+    if (!gr_is_file(bin)) {
+      verdict(0, "%s: not built (run `make examples`)", name);
+      continue;
+    }
+    gr_job_t job = {0};
+    job.argv[0] = bin;
+    job.env[0] = "PATH=/usr/bin:/bin";
+    job.sb.trusted = 1;
+    job.sb.timeout_s = 20;
+    job.done = program_done;
+    gr_engine_submit(&job);
+    gr_engine_run();
+    const char *out = job.out.data ? job.out.data : "";
+    const char *m = strstr(out, "measured:");
+    char measured[256] = "";
+    if (m)
+      snprintf(measured, sizeof measured, "%.*s ", (int)strcspn(m, "\n"), m + 9);
+    char why[256];
+    if (job.timed_out) {
+      verdict(0, "%s: did not finish within 20 s", name);
+    } else if (!WIFEXITED(job.status) || WEXITSTATUS(job.status) != 0) {
+      verdict(0, "%s: exited with status %d\n%s", name,
+              WIFEXITED(job.status) ? WEXITSTATUS(job.status) : -1, out);
+    } else if (!m) {
+      verdict(0, "%s: printed no \"measured:\" line", name);
+    } else if (!conditions_hold(condbuf, measured, why, sizeof why)) {
+      verdict(0, "%s: %s %s: %s", name, exp ? "expected" : "should show",
+              condbuf, why);
+    } else if (exp) {
+      verdict(1, "%s: runs as expected (%s)", name, why);
+    } else {
+      const char *words = strchr(condbuf, '(');
+      verdict(1, "%s: shows its symptom%s%.*s (%s)", name, words ? ", " : "",
+              words ? (int)strcspn(words + 1, ")") : 0, words ? words + 1 : "", why);
+    }
+    gr_buf_free(&job.out);
+  }
+  globfree(&gl);
+  return 0;
+}
+
+int gr_cmd_examples(gr_workbook_t *wb, int argc, char **argv) {
+  (void)argc, (void)argv;
+  printf("Chapter programs:\n");
+  run_programs(wb);
+  printf("examples: %d passed, %d failed\n", npass, nfail);
+  return nfail > 0;
+}
+
+/* ---- Listings ------------------------------------------------------------------ */
+
+/* Each "<!-- include: FILE[:A-B] -->" line of a lesson must be followed by a
+ * fenced block holding exactly that file (or lines A to B of it). */
+static void check_listings(gr_workbook_t *wb) {
+  char pattern[PATH_MAX];
+  glob_t gl;
+  snprintf(pattern, sizeof pattern, "%s/chapters/*/README.md", wb->root);
+  if (glob(pattern, 0, NULL, &gl) != 0)
+    return;
+  for (size_t i = 0; i < gl.gl_pathc; i++) {
+    gr_buf_t md = {0};
+    gr_read_file(gl.gl_pathv[i], 4 << 20, &md);
+    char chdir_[PATH_MAX];
+    snprintf(chdir_, sizeof chdir_, "%s", gl.gl_pathv[i]);
+    *strrchr(chdir_, '/') = 0;
+    const char *chname = strrchr(chdir_, '/') + 1;
+    int count = 0, bad = 0;
+    for (const char *s = md.data; s && (s = strstr(s, "<!-- include: "));) {
+      s += strlen("<!-- include: ");
+      char spec[PATH_MAX];
+      snprintf(spec, sizeof spec, "%.*s", (int)strcspn(s, " -"), s);
+      int a = 0, b = 0;
+      char *colon = strrchr(spec, ':');
+      if (colon) {
+        sscanf(colon + 1, "%d-%d", &a, &b);
+        *colon = 0;
+      }
+      count++;
+      const char *fence = strstr(s, "\n```");
+      const char *body = fence ? strchr(fence + 1, '\n') : NULL;
+      const char *end = body ? strstr(body, "\n```") : NULL;
+      if (!end) {
+        verdict(0, "chapters/%s/README.md: listing of %s has no code block", chname, spec);
+        bad++;
+        continue;
+      }
+      body++;
+      gr_buf_t file = {0};
+      char path[PATH_MAX * 2];
+      snprintf(path, sizeof path, "%s/%s", chdir_, spec);
+      if (gr_read_file(path, 4 << 20, &file) < 0) {
+        verdict(0, "chapters/%s/README.md: listed file %s does not exist", chname, spec);
+        bad++;
+        continue;
+      }
+      /* Lines a..b (1-based, inclusive) of the file, or all of it. */
+      const char *from = file.data, *to = file.data + file.len;
+      if (a > 0) {
+        int line = 1;
+        for (const char *p = file.data; *p && line < a; p++)
+          if (*p == '\n' && ++line == a)
+            from = p + 1;
+        to = from;
+        for (line = a; *to && line <= b; to++)
+          if (*to == '\n')
+            line++;
+      }
+      size_t want = (size_t)(to - from), have = (size_t)(end + 1 - body);
+      while (want > 0 && from[want - 1] == '\n')
+        want--;
+      while (have > 0 && body[have - 1] == '\n')
+        have--;
+      if (want != have || memcmp(from, body, want) != 0) {
+        verdict(0, "chapters/%s/README.md: the listing of %s differs from the file", chname, spec);
+        bad++;
+      }
+      gr_buf_free(&file);
+      s = end;
+    }
+    if (!bad)
+      verdict(1, "chapters/%s/README.md: %d listing%s match their files", chname,
+              count, count == 1 ? "" : "s");
+    gr_buf_free(&md);
+  }
+  globfree(&gl);
+}
+
+/* ---- verify ------------------------------------------------------------------ */
+
+static void check_layout(gr_workbook_t *wb) {
+  for (int i = 0; i < wb->nex; i++) {
+    gr_exercise_t *ex = &wb->ex[i];
+    char *hints[16];
+    int nh = gr_exercise_hints(ex, hints, 16);
+    for (int h = 0; h < nh; h++)
+      free(hints[h]);
+    int sol = 1, unique = 1;
+    for (int f = 0; f < ex->nfiles; f++) {
+      char path[PATH_MAX * 2];
+      snprintf(path, sizeof path, "%s/solutions/%s/%s", wb->root, ex->id, ex->files[f]);
+      sol &= gr_is_file(path);
+      for (int j = 0; j < wb->nex; j++)
+        for (int g = 0; j != i && g < wb->ex[j].nfiles; g++)
+          unique &= strcmp(ex->files[f], wb->ex[j].files[g]) != 0;
+    }
+    int points = ex->ntests > 0 && ex->max_points > 0;
+    int ok = nh > 0 && ex->nfiles > 0 && sol && unique && points;
+    verdict(ok, "%s: layout%s%s%s%s%s", ex->id, ok ? " (README with hints, stub, tests with points, solution)" : ":",
+            nh ? "" : " no hints in README.md;", ex->nfiles ? "" : " no learner file;",
+            sol ? "" : " a solution file is missing;",
+            unique ? "" : " a learner file name is used by another exercise;");
+    if (!points)
+      verdict(0, "%s: no WB_TEST(name, points) with points", ex->id);
+  }
+}
+
+int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
+  gr_options_t opt = {.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), .test_timeout_s = 10};
+  for (int i = 0; i < argc; i++)
+    if (!strcmp(argv[i], "--sanitize"))
+      opt.sanitize = 1;
+  char sol[PATH_MAX], stubs[PATH_MAX];
+  snprintf(sol, sizeof sol, "%s/solutions", wb->root);
+  snprintf(stubs, sizeof stubs, "%s/exercises", wb->root);
+  gr_grading_t g;
+
+  printf("Solutions%s:\n", opt.sanitize ? " (AddressSanitizer + UBSan build)" : "");
+  if (gr_grade(wb, sol, NULL, 0, &opt, &g) < 0)
+    return 70;
+  for (int i = 0; i < g.nex; i++) {
+    gr_ex_result_t *e = &g.ex[i];
+    int ok = e->state == GR_EX_BUILT && e->score == e->max;
+    verdict(ok, "%s: solution scores %d/%d", e->ex->id, e->score, e->max);
+    if (!ok) {
+      if (e->detail && *e->detail)
+        printf("%s\n", e->detail);
+      for (int t = 0; t < e->ntests; t++)
+        if (e->tests[t].status != GR_PASS)
+          printf("        %s: %s: %s\n%s\n", e->tests[t].test->name,
+                 gr_status_text(e->tests[t].status),
+                 e->tests[t].message ? e->tests[t].message : "",
+                 e->tests[t].output ? e->tests[t].output : "");
+    }
+  }
+  printf("  (graded in %.2f s)\n", g.secs);
+  gr_grading_free(&g);
+
+  if (!opt.sanitize) {
+    printf("Stubs:\n");
+    if (gr_grade(wb, stubs, NULL, 0, &opt, &g) < 0)
+      return 70;
+    for (int i = 0; i < g.nex; i++) {
+      gr_ex_result_t *e = &g.ex[i];
+      verdict(e->score == 0 && e->state == GR_EX_BUILT,
+              "%s: stub compiles and scores %d/%d", e->ex->id, e->score, e->max);
+    }
+    gr_grading_free(&g);
+    printf("Layout:\n");
+    check_layout(wb);
+    printf("Lessons:\n");
+    check_listings(wb);
+    printf("Chapter programs:\n");
+    run_programs(wb);
+  }
+  printf("verify: %d passed, %d failed\n", npass, nfail);
+  return nfail > 0;
+}

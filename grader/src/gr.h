@@ -1,0 +1,249 @@
+/* gr.h - what the grader's own files share: the workbook model (exercises,
+ * tests, points), the process engine, the sandbox, grading results and the
+ * report writers. Nothing here is visible to exercise code.
+ */
+#ifndef GR_H
+#define GR_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* ---- Small utilities (util.c) ----------------------------------------- */
+
+typedef struct gr_buf {
+  char *data; /* NUL-terminated */
+  size_t len, cap;
+} gr_buf_t;
+
+void gr_buf_add(gr_buf_t *b, const char *s, size_t n);
+void gr_buf_printf(gr_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void gr_buf_free(gr_buf_t *b);
+
+/* Reads a whole file (at most `max` bytes) into *out; 0, or -errno. */
+int gr_read_file(const char *path, size_t max, gr_buf_t *out);
+int gr_write_file(const char *path, const char *data, size_t len);
+int gr_copy_file(const char *from, const char *to);
+int gr_mkdirs(const char *path);
+int gr_rmtree(const char *path);
+int gr_is_dir(const char *path);
+int gr_is_file(const char *path);
+
+/* 64-bit FNV-1a, chained: hash = gr_hash(hash, data, len). */
+unsigned long long gr_hash(unsigned long long h, const void *data, size_t len);
+#define GR_HASH_INIT 1469598103934665603ULL
+
+/* Wall clock, monotonic, in seconds. */
+double gr_now(void);
+
+/* Whether output goes to a terminal that wants colours (NO_COLOR unset). */
+int gr_color(FILE *f);
+const char *gr_c(FILE *f, const char *code); /* code or "" */
+
+void *gr_xmalloc(size_t n);
+char *gr_xstrdup(const char *s);
+
+/* Runs argv to completion, capturing merged stdout+stderr (capped at `cap`
+ * bytes) into out; returns the wait status or -1. Trusted commands only. */
+int gr_run_capture(char *const argv[], gr_buf_t *out, size_t cap);
+
+/* ---- The workbook (workbook.c) ----------------------------------------- */
+
+typedef struct gr_test {
+  char name[96];
+  int points;
+  int line;
+  int hidden;         /* from --hidden DIR */
+  char visibility[24];/* Gradescope visibility */
+  char source[PATH_MAX]; /* the test file it is declared in */
+} gr_test_t;
+
+typedef struct gr_exercise {
+  char id[160];            /* "02-basic-patterns/01-async-sleep" */
+  char dir[PATH_MAX];      /* absolute path of its folder in exercises/ */
+  char title[160];         /* first heading of its README */
+  int nfiles;
+  char files[4][64];       /* learner-edited file names ("async_sleep.c") */
+  int nsources;
+  char sources[8][PATH_MAX]; /* test files (test_*.c), then hidden ones */
+  int ntests;
+  gr_test_t tests[64];
+  int max_points;
+} gr_exercise_t;
+
+typedef struct gr_workbook {
+  char root[PATH_MAX];  /* the workbook's top folder */
+  char build[PATH_MAX]; /* root/build */
+  int nex;
+  gr_exercise_t *ex;
+} gr_workbook_t;
+
+/* Finds the workbook (the folder above this program's build/ folder) and
+ * every exercise under exercises/, in folder order. 0 or -1 (message
+ * printed). */
+int gr_workbook_load(gr_workbook_t *wb, const char *argv0);
+
+/* Adds an instructor's hidden tests: DIR/<exercise id>/test_*.c, tests
+ * marked hidden with the given visibility. Returns how many test files
+ * were added, or -1 with a message. */
+int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
+                           const char *visibility);
+
+/* Finds an exercise by id, by its folder name ("01-async-sleep"), by a
+ * path ending in its id, or by a unique prefix. NULL if none. */
+gr_exercise_t *gr_workbook_find(gr_workbook_t *wb, const char *name);
+
+/* Parses the WB_TEST(name, points) declarations of a test file. */
+int gr_parse_tests(const char *path, gr_test_t *tests, int max);
+
+/* The hints of an exercise: the paragraphs of its README's "## Hints"
+ * section. Returns how many (at most max); each is malloc'ed. */
+int gr_exercise_hints(const gr_exercise_t *ex, char **hints, int max);
+
+/* ---- Isolation (sandbox.c) --------------------------------------------- */
+
+enum gr_isolation {
+  GR_ISO_BWRAP,      /* bubblewrap namespaces + rlimits (+ own uid as root) */
+  GR_ISO_UID,        /* rlimits + process group + an unprivileged uid */
+  GR_ISO_RLIMITS,    /* rlimits + process group only */
+};
+
+typedef struct gr_sandbox {
+  int compile;              /* compile step (more memory, writable dir) */
+  const char *workdir;      /* the only writable folder (bound read-write) */
+  const char *ro[8];        /* folders visible read-only, NULL-terminated */
+  double timeout_s;         /* wall clock: the engine kills after it */
+  int sanitizer;            /* ASan binary: no address-space limit */
+  int slot;                 /* ro: job slot (set by the engine): picks the uid */
+  int trusted;              /* the workbook's own code: no sandbox needed */
+} gr_sandbox_t;
+
+/* Decides once which isolation this machine allows (tries bubblewrap). */
+enum gr_isolation gr_isolation(void);
+const char *gr_isolation_text(enum gr_isolation iso);
+
+/* In a forked child: applies limits, drops privileges and execs argv inside
+ * the sandbox with a scrubbed environment `env`. Never returns. */
+void gr_sandbox_exec(const gr_sandbox_t *sb, char *const argv[],
+                     char *const env[]) __attribute__((noreturn));
+
+/* After a job ends: kills whatever it left running (its uid's processes
+ * when it had its own uid). */
+void gr_sandbox_cleanup(const gr_sandbox_t *sb, int pid);
+
+/* ---- The process engine (engine.c) ------------------------------------ */
+
+typedef struct gr_job gr_job_t;
+typedef void (*gr_job_cb)(gr_job_t *job);
+
+struct gr_job {
+  /* rw: set before submitting */
+  char *argv[64];
+  gr_sandbox_t sb;
+  char *env[16];
+  size_t out_cap;          /* bytes of output kept (head) */
+  const char *secret;      /* non-NULL: fd 3 gets it, fd 4 is the result */
+  gr_job_cb done;
+  void *data;
+  /* ro: filled by the engine */
+  int status;              /* wait status, -1 if it could not start */
+  int timed_out;
+  gr_buf_t out;            /* stdout + stderr, at most out_cap */
+  size_t out_dropped;      /* bytes cut beyond out_cap */
+  gr_buf_t result;         /* what arrived on fd 4 */
+  double secs;
+  /* engine-private */
+  struct gr_job_priv *priv;
+};
+
+void gr_engine_init(int max_jobs);
+void gr_engine_submit(gr_job_t *job);
+/* Runs until every submitted job (and those their callbacks submit) ended. */
+void gr_engine_run(void);
+
+/* ---- Grading (grade.c) ------------------------------------------------- */
+
+enum gr_test_status {
+  GR_PASS,
+  GR_FAIL,        /* an assertion did not hold */
+  GR_CRASH,       /* killed by a signal */
+  GR_TIMEOUT,     /* ran out of time */
+  GR_NO_RESULT,   /* exited without the runner's verdict */
+  GR_NOT_RUN,     /* the exercise did not build */
+  GR_GRADER_ERROR /* the grader itself failed: "could not grade" */
+};
+
+typedef struct gr_test_result {
+  const gr_test_t *test;
+  enum gr_test_status status;
+  int score;
+  double secs;
+  char *message; /* plain words for the learner */
+  char *output;  /* what the test printed (capped), may be empty */
+} gr_test_result_t;
+
+enum gr_ex_state {
+  GR_EX_BUILT,
+  GR_EX_MISSING,       /* the learner's file is not in the submission */
+  GR_EX_BAD_FILE,      /* not a usable source file (binary, too big, link) */
+  GR_EX_COMPILE_ERROR,
+  GR_EX_LINK_ERROR,
+  GR_EX_INTERNAL       /* could not grade */
+};
+
+typedef struct gr_ex_result {
+  const gr_exercise_t *ex;
+  enum gr_ex_state state;
+  char *detail;            /* compiler output or the reason, for the learner */
+  int score, max;
+  int ntests;
+  gr_test_result_t tests[64];
+  int cached;              /* every object came from the cache */
+} gr_ex_result_t;
+
+typedef struct gr_options {
+  int jobs;
+  int sanitize;
+  double test_timeout_s;
+  int quiet;
+} gr_options_t;
+
+typedef struct gr_grading {
+  const char *submission;  /* the folder graded */
+  int nex;
+  gr_ex_result_t *ex;
+  int score, max;
+  double secs;
+  enum gr_isolation isolation;
+} gr_grading_t;
+
+/* Grades the learner files of `submission` (an exercises/ tree, a copy of
+ * one, or a flat folder of learner files) for the exercises in `only` (all
+ * when nonly is 0). Fills *g. Returns 0, or -1 if grading could not start. */
+int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
+             int nonly, const gr_options_t *opt, gr_grading_t *g);
+void gr_grading_free(gr_grading_t *g);
+
+const char *gr_status_text(enum gr_test_status s);
+
+/* ---- Reports (report.c) ------------------------------------------------ */
+
+enum gr_format { GR_FMT_TEXT, GR_FMT_JSON, GR_FMT_GRADESCOPE, GR_FMT_JUNIT, GR_FMT_TAP };
+
+int gr_format_parse(const char *name, enum gr_format *out);
+/* Writes the grading in a format to f. */
+void gr_report(FILE *f, const gr_grading_t *g, enum gr_format fmt);
+
+/* ---- Commands --------------------------------------------------------- */
+
+int gr_cmd_list(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_check(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_watch(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_hint(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_reset(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_examples(gr_workbook_t *wb, int argc, char **argv);
+
+#endif /* GR_H */

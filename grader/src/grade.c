@@ -1,0 +1,854 @@
+/* grade.c - grades a submission: finds each learner file, compiles it (in
+ * the sandbox, once per content: objects are cached by hash), links it
+ * with the exercise's tests (compiled once) and the support library, runs
+ * every test in a process of its own, and turns what came back on the
+ * runner's authenticated channel into scores and plain-words messages.
+ * Nothing a submission prints is ever parsed for a verdict.
+ */
+#define _GNU_SOURCE
+#include "gr.h"
+#include "../support/wbtest_internal.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_SOURCE_BYTES (256 << 10)
+#define LEARNER_CFLAGS                                                         \
+  "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
+      "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
+      "-Werror=return-type", "-Werror=incompatible-pointer-types"
+#define TEST_CFLAGS "-std=c17", "-g", "-O1", "-Wall", "-Wextra", "-Wpedantic", "-Werror"
+
+/* Everything in flight for one exercise of the submission. */
+struct ex_ctx {
+  gr_workbook_t *wb;
+  const gr_options_t *opt;
+  gr_ex_result_t *res;
+  char work[PATH_MAX];    /* scratch folder of this exercise */
+  char display[4][PATH_MAX]; /* how to name each learner file to the learner */
+  char objs[12][PATH_MAX];   /* learner objects, then test objects */
+  int nobjs_learner;
+  int src_of_obj[12];        /* for test objects: index into ex->sources */
+  unsigned long long keys[12];
+  int pending;               /* compile jobs not finished */
+  int failed;
+  char bin[8][PATH_MAX];     /* one binary per test source */
+  int pending_links;
+  gr_job_t *jobs;            /* every job of this exercise, freed at the end */
+  int njobs, capjobs;
+};
+
+static const char *status_words[] = {
+    "passed", "failed", "crashed", "timed out", "no result", "not run",
+    "could not grade"};
+
+const char *gr_status_text(enum gr_test_status s) { return status_words[s]; }
+
+static gr_job_t *new_job(struct ex_ctx *c) {
+  /* Jobs are referenced by the engine until they end: allocate them one
+   * by one, so growing the list never moves a job in flight. */
+  gr_job_t *job = gr_xmalloc(sizeof *job);
+  (void)c;
+  return job;
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...) {
+  gr_buf_t b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = NULL;
+  if (vasprintf(&s, fmt, ap) < 0)
+    s = NULL;
+  va_end(ap);
+  gr_buf_add(&b, s ? s : "", s ? strlen(s) : 0);
+  free(s);
+  return b.data;
+}
+
+/* ---- Finding and checking the learner's files --------------------------- */
+
+/* Looks for `file` of `ex` in the submission: as an exercises/ tree, as a
+ * copy of the exercise folders, flat, or (once) anywhere below. */
+static int locate(const char *sub, const gr_exercise_t *ex, const char *file,
+                  char *out) {
+  const char *slug = strchr(ex->id, '/') + 1;
+  const char *forms[] = {"%s/exercises/%s/%s", "%s/%s/%s", NULL};
+  struct stat st;
+  for (int i = 0; forms[i]; i++) {
+    snprintf(out, PATH_MAX, forms[i], sub, ex->id, file);
+    if (lstat(out, &st) == 0)
+      return 0;
+  }
+  snprintf(out, PATH_MAX, "%s/%s/%s", sub, slug, file);
+  if (lstat(out, &st) == 0)
+    return 0;
+  snprintf(out, PATH_MAX, "%s/%s", sub, file);
+  if (lstat(out, &st) == 0)
+    return 0;
+  /* One level of wrapping folder, as zip uploads often have. */
+  DIR *d = opendir(sub);
+  int found = 0;
+  if (d) {
+    for (struct dirent *e; (e = readdir(d));) {
+      if (e->d_name[0] == '.')
+        continue;
+      char cand[PATH_MAX];
+      snprintf(cand, sizeof cand, "%s/%s/%s", sub, e->d_name, file);
+      if (lstat(cand, &st) == 0 && !found) {
+        snprintf(out, PATH_MAX, "%s", cand);
+        found = 1;
+      }
+    }
+    closedir(d);
+  }
+  return found ? 0 : -1;
+}
+
+/* Returns NULL when the file can be compiled, or why not (malloc'ed). */
+static char *check_source(const char *path, const char *name) {
+  struct stat st;
+  if (lstat(path, &st) < 0)
+    return xasprintf("%s could not be read: %s", name, strerror(errno));
+  if (S_ISLNK(st.st_mode))
+    return xasprintf("%s is a symbolic link, not a file: submit the file "
+                     "itself.",
+                     name);
+  if (!S_ISREG(st.st_mode))
+    return xasprintf("%s is not a regular file.", name);
+  if (st.st_size > MAX_SOURCE_BYTES)
+    return xasprintf("%s is %lld bytes, far more than a source file for this "
+                     "exercise (at most %d KiB): was the right file uploaded?",
+                     name, (long long)st.st_size, MAX_SOURCE_BYTES >> 10);
+  gr_buf_t b = {0};
+  if (gr_read_file(path, MAX_SOURCE_BYTES, &b) < 0) {
+    gr_buf_free(&b);
+    return xasprintf("%s could not be read.", name);
+  }
+  size_t ctrl = 0;
+  for (size_t i = 0; i < b.len; i++) {
+    unsigned char ch = (unsigned char)b.data[i];
+    if (ch == 0 || (ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t' &&
+                    ch != '\f' && ch != '\v'))
+      ctrl++;
+  }
+  gr_buf_free(&b);
+  if (ctrl > 0)
+    return xasprintf("%s is not C source text (it contains %zu binary "
+                     "bytes): was the compiled program or another file "
+                     "uploaded under this name?",
+                     name, ctrl);
+  return NULL;
+}
+
+/* ---- Compiling --------------------------------------------------------- */
+
+static unsigned long long hash_file(unsigned long long h, const char *path) {
+  gr_buf_t b = {0};
+  if (gr_read_file(path, 64 << 20, &b) == 0)
+    h = gr_hash(h, b.data, b.len);
+  h = gr_hash(h, "\0", 1);
+  gr_buf_free(&b);
+  return h;
+}
+
+/* The exercise's headers are part of every key: a changed contract must
+ * rebuild both sides. */
+static unsigned long long hash_headers(unsigned long long h, const char *dir) {
+  DIR *d = opendir(dir);
+  char *names[32];
+  int n = 0;
+  if (!d)
+    return h;
+  for (struct dirent *e; (e = readdir(d)) && n < 32;) {
+    size_t len = strlen(e->d_name);
+    if (len > 2 && !strcmp(e->d_name + len - 2, ".h"))
+      names[n++] = gr_xstrdup(e->d_name);
+  }
+  closedir(d);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      if (strcmp(names[i], names[j]) > 0) {
+        char *t = names[i];
+        names[i] = names[j];
+        names[j] = t;
+      }
+  for (int i = 0; i < n; i++) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+    h = gr_hash(h, names[i], strlen(names[i]));
+    h = hash_file(h, p);
+    free(names[i]);
+  }
+  return h;
+}
+
+static void cache_path(const gr_workbook_t *wb, unsigned long long key,
+                       const char *ext, char *out) {
+  snprintf(out, PATH_MAX, "%s/cache/%016llx%s", wb->build, key, ext);
+}
+
+static void add_args(gr_job_t *job, int *n, const char *const *args) {
+  for (int i = 0; args[i] && *n < 62; i++)
+    job->argv[(*n)++] = gr_xstrdup(args[i]);
+}
+
+static void add_words(gr_job_t *job, int *n, const char *words) {
+  char *copy = gr_xstrdup(words), *save = NULL;
+  for (char *w = strtok_r(copy, " ", &save); w && *n < 62;
+       w = strtok_r(NULL, " ", &save))
+    job->argv[(*n)++] = gr_xstrdup(w);
+  free(copy);
+}
+
+static void base_env(gr_job_t *job, int sanitize) {
+  int n = 0;
+  job->env[n++] = gr_xstrdup("PATH=/usr/bin:/bin");
+  job->env[n++] = gr_xstrdup("HOME=/tmp");
+  job->env[n++] = gr_xstrdup("LANG=C.UTF-8");
+  job->env[n++] = gr_xstrdup("TZ=UTC");
+  job->env[n++] = gr_xstrdup("TMPDIR=/tmp");
+  if (sanitize)
+    job->env[n++] = gr_xstrdup(
+        "ASAN_OPTIONS=detect_leaks=1:exitcode=23:hard_rss_limit_mb=1024:"
+        "allocator_may_return_null=1:print_summary=1");
+  job->env[n] = NULL;
+}
+
+static void link_exercise(struct ex_ctx *c);
+static void compile_done(gr_job_t *job);
+
+/* Rewrites "async_sleep.c:12:5: error" to the name the learner knows. */
+static char *learner_log(struct ex_ctx *c, const char *log) {
+  gr_buf_t b = {0};
+  const gr_exercise_t *ex = c->res->ex;
+  for (const char *s = log; *s;) {
+    const char *eol = strchr(s, '\n');
+    size_t len = eol ? (size_t)(eol - s + 1) : strlen(s);
+    int replaced = 0;
+    for (int f = 0; f < ex->nfiles && !replaced; f++) {
+      size_t fl = strlen(ex->files[f]);
+      if (len > fl && !strncmp(s, ex->files[f], fl) && s[fl] == ':') {
+        gr_buf_add(&b, c->display[f], strlen(c->display[f]));
+        gr_buf_add(&b, s + fl, len - fl);
+        replaced = 1;
+      }
+    }
+    if (!replaced)
+      gr_buf_add(&b, s, len);
+    s += len;
+  }
+  gr_buf_add(&b, "", 0);
+  return b.data;
+}
+
+static void ex_fail(struct ex_ctx *c, enum gr_ex_state st, char *detail) {
+  if (!c->failed) {
+    c->failed = 1;
+    c->res->state = st;
+    c->res->detail = detail;
+  } else {
+    free(detail);
+  }
+}
+
+struct compile_data {
+  struct ex_ctx *c;
+  int index;     /* into c->objs */
+  int learner;   /* a learner file (sandboxed, errors shown) */
+  char out[PATH_MAX];
+};
+
+static void submit_compile(struct ex_ctx *c, int index, const char *src,
+                           int learner) {
+  const gr_exercise_t *ex = c->res->ex;
+  gr_workbook_t *wb = c->wb;
+  const char *san = c->opt->sanitize ? WB_SAN : "";
+  unsigned long long key = gr_hash(GR_HASH_INIT, WB_CC, strlen(WB_CC));
+  key = gr_hash(key, san, strlen(san) + 1);
+  key = gr_hash(key, learner ? "L" : "T", 1);
+  key = hash_file(key, src);
+  key = hash_headers(key, ex->dir);
+  if (!learner) {
+    char wbtest[PATH_MAX];
+    snprintf(wbtest, sizeof wbtest, "%s/grader/support/wbtest.h", wb->root);
+    key = hash_file(key, wbtest);
+  }
+  c->keys[index] = key;
+  cache_path(wb, key, ".o", c->objs[index]);
+  if (gr_is_file(c->objs[index]))
+    return; /* compiled before: same source, same headers, same flags */
+  c->res->cached = 0;
+  gr_job_t *job = new_job(c);
+  struct compile_data *d = gr_xmalloc(sizeof *d);
+  d->c = c;
+  d->index = index;
+  d->learner = learner;
+  int n = 0;
+  job->argv[n++] = gr_xstrdup(WB_CC);
+  if (learner) {
+    static const char *const lf[] = {LEARNER_CFLAGS, NULL};
+    add_args(job, &n, lf);
+  } else {
+    static const char *const tf[] = {TEST_CFLAGS, NULL};
+    add_args(job, &n, tf);
+  }
+  if (c->opt->sanitize)
+    add_words(job, &n, WB_SAN);
+  char inc[PATH_MAX + 4];
+  /* Learner files see only their exercise's headers (copied next to them)
+   * and the workbook's shared runtime (lib/, server/). */
+  snprintf(inc, sizeof inc, "-I%s", c->work);
+  job->argv[n++] = gr_xstrdup(inc);
+  snprintf(inc, sizeof inc, "-I%s/lib", wb->root);
+  job->argv[n++] = gr_xstrdup(inc);
+  snprintf(inc, sizeof inc, "-I%s/server", wb->root);
+  job->argv[n++] = gr_xstrdup(inc);
+  if (!learner) {
+    snprintf(inc, sizeof inc, "-I%s/grader/support", wb->root);
+    job->argv[n++] = gr_xstrdup(inc);
+  }
+  job->argv[n++] = gr_xstrdup("-c");
+  /* Learner files are compiled from their copy in the work folder, by
+   * their bare name, so messages start with that name. */
+  job->argv[n++] = gr_xstrdup(learner ? strrchr(src, '/') + 1 : src);
+  job->argv[n++] = gr_xstrdup("-o");
+  snprintf(d->out, sizeof d->out, "%s/obj%d.o", c->work, index);
+  job->argv[n++] = gr_xstrdup(d->out);
+  job->argv[n] = NULL;
+  base_env(job, 0);
+  job->sb.compile = 1;
+  job->sb.trusted = !learner;
+  job->sb.workdir = c->work;
+  static char lib_dir[PATH_MAX], server_dir[PATH_MAX];
+  snprintf(lib_dir, sizeof lib_dir, "%s/lib", wb->root);
+  snprintf(server_dir, sizeof server_dir, "%s/server", wb->root);
+  job->sb.ro[0] = lib_dir;
+  job->sb.ro[1] = server_dir;
+  job->sb.timeout_s = 60;
+  job->out_cap = 32 << 10;
+  job->done = compile_done;
+  job->data = d;
+  c->pending++;
+  gr_engine_submit(job);
+}
+
+static void compile_done(gr_job_t *job) {
+  struct compile_data *d = job->data;
+  struct ex_ctx *c = d->c;
+  struct stat st;
+  int ok = job->status != -1 && WIFEXITED(job->status) &&
+           WEXITSTATUS(job->status) == 0 && lstat(d->out, &st) == 0 &&
+           S_ISREG(st.st_mode);
+  if (ok && rename(d->out, c->objs[d->index]) < 0)
+    ok = 0;
+  if (!ok) {
+    if (!d->learner || job->status == -1) {
+      ex_fail(c, GR_EX_INTERNAL,
+              xasprintf("the workbook's own test file did not compile: this "
+                        "is a fault of the workbook, not of the submission.\n%s",
+                        job->out.data ? job->out.data : ""));
+    } else if (job->timed_out) {
+      ex_fail(c, GR_EX_COMPILE_ERROR,
+              xasprintf("compiling took longer than %.0f s and was stopped.",
+                        job->sb.timeout_s));
+    } else {
+      ex_fail(c, GR_EX_COMPILE_ERROR,
+              learner_log(c, job->out.data ? job->out.data : "(no message)"));
+    }
+  }
+  free(d);
+  if (--c->pending == 0 && !c->failed)
+    link_exercise(c);
+}
+
+/* ---- Linking and running ----------------------------------------------- */
+
+static void run_tests(struct ex_ctx *c, int source);
+static void link_done(gr_job_t *job);
+
+struct link_data {
+  struct ex_ctx *c;
+  int source;
+  char out[PATH_MAX];
+};
+
+static void runtime_paths(const gr_workbook_t *wb, int sanitize, char *runner,
+                          char *support, char *lib) {
+  const char *v = sanitize ? "asan" : "obj";
+  snprintf(runner, PATH_MAX, "%s/%s/grader/support/runner.o", wb->build, v);
+  if (sanitize) {
+    snprintf(support, PATH_MAX, "%s/asan/libwbtest.a", wb->build);
+    snprintf(lib, PATH_MAX, "%s/asan/libwb.a", wb->build);
+  } else {
+    snprintf(support, PATH_MAX, "%s/libwbtest.a", wb->build);
+    snprintf(lib, PATH_MAX, "%s/libwb.a", wb->build);
+  }
+}
+
+static unsigned long long stat_key(unsigned long long h, const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    h = gr_hash(h, &st.st_size, sizeof st.st_size);
+    h = gr_hash(h, &st.st_mtim, sizeof st.st_mtim);
+  }
+  return h;
+}
+
+static void link_exercise(struct ex_ctx *c) {
+  const gr_exercise_t *ex = c->res->ex;
+  char runner[PATH_MAX], support[PATH_MAX], lib[PATH_MAX];
+  runtime_paths(c->wb, c->opt->sanitize, runner, support, lib);
+  for (int s = 0; s < ex->nsources; s++) {
+    int tobj = c->nobjs_learner + s;
+    unsigned long long key = gr_hash(GR_HASH_INIT, "bin", 3);
+    for (int i = 0; i < c->nobjs_learner; i++)
+      key = gr_hash(key, &c->keys[i], sizeof c->keys[i]);
+    key = gr_hash(key, &c->keys[tobj], sizeof c->keys[tobj]);
+    key = stat_key(key, runner);
+    key = stat_key(key, support);
+    key = stat_key(key, lib);
+    char cached[PATH_MAX];
+    cache_path(c->wb, key, ".bin", cached);
+    /* The test runs from its own hard link in the work folder: the sandbox
+     * then shows it that folder only, never the whole cache. */
+    snprintf(c->bin[s], PATH_MAX, "%s/test%d", c->work, s);
+    if (gr_is_file(cached) && link(cached, c->bin[s]) == 0) {
+      run_tests(c, s);
+      continue;
+    }
+    c->res->cached = 0;
+    gr_job_t *job = new_job(c);
+    struct link_data *d = gr_xmalloc(sizeof *d);
+    d->c = c;
+    d->source = s;
+    snprintf(d->out, sizeof d->out, "%s", cached);
+    int n = 0;
+    job->argv[n++] = gr_xstrdup(WB_CC);
+    if (c->opt->sanitize)
+      add_words(job, &n, WB_SAN);
+    job->argv[n++] = gr_xstrdup("-o");
+    job->argv[n++] = gr_xstrdup(c->bin[s]);
+    /* The runner comes first: its .preinit_array entry then runs before
+     * anything of the learner's. */
+    job->argv[n++] = gr_xstrdup(runner);
+    for (int i = 0; i < c->nobjs_learner; i++)
+      job->argv[n++] = gr_xstrdup(c->objs[i]);
+    job->argv[n++] = gr_xstrdup(c->objs[tobj]);
+    job->argv[n++] = gr_xstrdup("-Wl,--start-group");
+    job->argv[n++] = gr_xstrdup(support);
+    job->argv[n++] = gr_xstrdup(lib);
+    job->argv[n++] = gr_xstrdup("-Wl,--end-group");
+    add_words(job, &n, WB_LIBS);
+    gr_buf_t wrap = {0};
+    gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again");
+#define X(type) gr_buf_printf(&wrap, ",--wrap=ev_" #type "_start,--wrap=ev_" #type "_stop");
+    WB_WATCHER_TYPES(X)
+#undef X
+    job->argv[n++] = wrap.data;
+    job->argv[n] = NULL;
+    base_env(job, 0);
+    job->sb.compile = 1;
+    job->sb.workdir = c->work;
+    static char build_dir[PATH_MAX];
+    snprintf(build_dir, sizeof build_dir, "%s", c->wb->build);
+    job->sb.ro[0] = build_dir;
+    job->sb.timeout_s = 60;
+    job->out_cap = 32 << 10;
+    job->done = link_done;
+    job->data = d;
+    c->pending_links++;
+    gr_engine_submit(job);
+  }
+}
+
+static void link_done(gr_job_t *job) {
+  struct link_data *d = job->data;
+  struct ex_ctx *c = d->c;
+  c->pending_links--;
+  if (job->status == -1 || !WIFEXITED(job->status) ||
+      WEXITSTATUS(job->status) != 0) {
+    const char *log = job->out.data ? job->out.data : "";
+    if (strstr(log, "undefined reference"))
+      ex_fail(c, GR_EX_LINK_ERROR,
+              xasprintf("your file compiled, but a function the tests call "
+                        "is missing (was it renamed, deleted or made "
+                        "static?):\n%s",
+                        log));
+    else if (strstr(log, "multiple definition"))
+      ex_fail(c, GR_EX_LINK_ERROR,
+              xasprintf("your file defines a function that the workbook "
+                        "already has (main, or a test helper?):\n%s",
+                        log));
+    else
+      ex_fail(c, GR_EX_INTERNAL,
+              xasprintf("linking the tests failed:\n%s", log));
+  } else {
+    /* Keep the binary for next time (same objects, same runtime). */
+    if (link(c->bin[d->source], d->out) < 0 && errno != EEXIST) {
+      /* a missing cache entry only costs time */
+    }
+    if (!c->failed)
+      run_tests(c, d->source);
+  }
+  free(d);
+}
+
+struct test_data {
+  struct ex_ctx *c;
+  gr_test_result_t *tr;
+  int source;
+  char secret[40];
+};
+
+static void test_done(gr_job_t *job);
+
+static void run_tests(struct ex_ctx *c, int source) {
+  const gr_exercise_t *ex = c->res->ex;
+  for (int t = 0; t < ex->ntests; t++) {
+    if (strcmp(ex->tests[t].source, ex->sources[source]) != 0)
+      continue;
+    gr_test_result_t *tr = &c->res->tests[t];
+    gr_job_t *job = new_job(c);
+    struct test_data *d = gr_xmalloc(sizeof *d);
+    d->c = c;
+    d->tr = tr;
+    d->source = source;
+    unsigned char raw[16];
+    if (getrandom(raw, sizeof raw, 0) != sizeof raw)
+      for (size_t i = 0; i < sizeof raw; i++)
+        raw[i] = (unsigned char)(rand() ^ (int)getpid());
+    for (int i = 0; i < 16; i++)
+      snprintf(d->secret + 2 * i, 3, "%02x", raw[i]);
+    int n = 0;
+    job->argv[n++] = gr_xstrdup(c->bin[source]);
+    job->argv[n++] = gr_xstrdup("--run");
+    job->argv[n++] = gr_xstrdup(ex->tests[t].name);
+    job->argv[n] = NULL;
+    base_env(job, c->opt->sanitize);
+    int e = 0;
+    while (job->env[e])
+      e++;
+    /* The runner reports where it was stuck half a second before the
+     * grader's hard limit. */
+    job->env[e++] = xasprintf("WB_ALARM_MS=%d",
+                              (int)(c->opt->test_timeout_s * 1000) - 500);
+    job->env[e] = NULL;
+    job->secret = d->secret;
+    job->sb.workdir = c->work;
+    job->sb.sanitizer = c->opt->sanitize;
+    job->sb.timeout_s = c->opt->test_timeout_s;
+    job->out_cap = 16 << 10;
+    job->done = test_done;
+    job->data = d;
+    gr_engine_submit(job);
+  }
+}
+
+/* Replaces each "{cb:0xOFFSET}" of msg by "name() (file:line)". */
+static char *symbolize(const char *bin, const char *msg) {
+  if (!strstr(msg, "{cb:0x"))
+    return gr_xstrdup(msg);
+  gr_buf_t out = {0};
+  for (const char *s = msg; *s;) {
+    const char *m = strstr(s, "{cb:0x");
+    if (!m) {
+      gr_buf_add(&out, s, strlen(s));
+      break;
+    }
+    gr_buf_add(&out, s, (size_t)(m - s));
+    const char *end = strchr(m, '}');
+    if (!end) {
+      gr_buf_add(&out, m, strlen(m));
+      break;
+    }
+    char addr[32];
+    snprintf(addr, sizeof addr, "%.*s", (int)(end - m - 4), m + 4);
+    char *argv[] = {"addr2line", "-f", "-s", "-e", (char *)bin, addr, NULL};
+    gr_buf_t res = {0};
+    int st = gr_run_capture(argv, &res, 4096);
+    char fn[128] = "", loc[256] = "";
+    if (st == 0 && res.data &&
+        sscanf(res.data, "%127s %255s", fn, loc) == 2 && strcmp(fn, "??")) {
+      char *disc = strstr(loc, " (");
+      if (disc)
+        *disc = 0;
+      if (!strncmp(loc, "??", 2))
+        gr_buf_printf(&out, "%s()", fn);
+      else
+        gr_buf_printf(&out, "%s() (%s)", fn, loc);
+    } else {
+      gr_buf_printf(&out, "a callback at %s", addr);
+    }
+    gr_buf_free(&res);
+    s = end + 1;
+  }
+  return out.data;
+}
+
+static const char *signal_words(int sig) {
+  switch (sig) {
+  case SIGSEGV: return "a segmentation fault (a bad or NULL pointer, or memory used after free?)";
+  case SIGBUS: return "a bus error (a bad pointer?)";
+  case SIGABRT: return "an abort (a failed assert, or memory corruption detected by free?)";
+  case SIGFPE: return "an arithmetic error (division by zero?)";
+  case SIGILL: return "an illegal instruction";
+  case SIGXCPU: return "the CPU time limit (an endless loop?)";
+  case SIGXFSZ: return "the file size limit (it wrote too much to a file)";
+  case SIGKILL: return "SIGKILL (the memory limit, or it killed itself?)";
+  case SIGPIPE: return "a broken pipe";
+  default: return strsignal(sig);
+  }
+}
+
+/* Parses the runner's record "WB1 SECRET NAME STATUS LEN\nMSG". Only a
+ * record with this test's secret counts; anything else on the channel is
+ * ignored. Returns the status word or NULL. */
+static const char *parse_record(const gr_buf_t *r, const char *secret,
+                                const char *name, char *msg, size_t msglen) {
+  if (!r->data)
+    return NULL;
+  char head[256];
+  snprintf(head, sizeof head, "WB1 %s %s ", secret, name);
+  const char *p = strstr(r->data, head);
+  if (!p)
+    return NULL;
+  p += strlen(head);
+  static char status[16];
+  size_t len;
+  if (sscanf(p, "%15s %zu", status, &len) != 2)
+    return NULL;
+  const char *body = strchr(p, '\n');
+  if (!body)
+    return NULL;
+  body++;
+  size_t have = strlen(body);
+  if (len > have)
+    len = have;
+  snprintf(msg, msglen, "%.*s", (int)len, body);
+  return status;
+}
+
+static char *sanitizer_summary(const char *out) {
+  const char *e = strstr(out, "ERROR: AddressSanitizer");
+  if (!e)
+    e = strstr(out, "ERROR: LeakSanitizer");
+  if (!e)
+    e = strstr(out, "runtime error:");
+  if (!e)
+    return NULL;
+  const char *sum = strstr(e, "SUMMARY:");
+  size_t head = strcspn(e, "\n");
+  if (sum)
+    return xasprintf("%.*s\n%.*s", (int)head, e, (int)strcspn(sum, "\n"), sum);
+  return xasprintf("%.*s", (int)head, e);
+}
+
+static void test_done(gr_job_t *job) {
+  struct test_data *d = job->data;
+  gr_test_result_t *tr = d->tr;
+  struct ex_ctx *c = d->c;
+  char msg[16384];
+  const char *st = parse_record(&job->result, d->secret, tr->test->name, msg,
+                                sizeof msg);
+  const char *out = job->out.data ? job->out.data : "";
+  char *san = c->opt->sanitize ? sanitizer_summary(out) : NULL;
+  tr->secs = job->secs;
+  if (job->out.len || job->out_dropped)
+    tr->output = job->out_dropped
+                     ? xasprintf("%s\n[output cut: %zu more bytes]", out,
+                                 job->out_dropped)
+                     : gr_xstrdup(out);
+  if (job->status == -1) {
+    tr->status = GR_GRADER_ERROR;
+    tr->message = xasprintf("could not grade: %s", out);
+  } else if (st && !strcmp(st, "pass") && !san) {
+    tr->status = GR_PASS;
+    tr->score = tr->test->points;
+  } else if (st && (!strcmp(st, "fail") || !strcmp(st, "error"))) {
+    tr->status = GR_FAIL;
+    tr->message = symbolize(c->bin[d->source], msg);
+  } else if (st && !strcmp(st, "timeout")) {
+    tr->status = GR_TIMEOUT;
+    char *where = symbolize(c->bin[d->source], msg);
+    tr->message = xasprintf("the test did not finish within %.0f s: %s",
+                            c->opt->test_timeout_s, where);
+    free(where);
+  } else if (san) {
+    tr->status = GR_CRASH;
+    tr->message = xasprintf("the sanitizer found a memory error:\n%s", san);
+  } else if (job->timed_out) {
+    tr->status = GR_TIMEOUT;
+    tr->message = xasprintf(
+        "the test did not finish within %.0f s and was stopped (an endless "
+        "loop, a blocking call, or a loop that never runs out of work?)",
+        c->opt->test_timeout_s);
+  } else if (WIFSIGNALED(job->status)) {
+    tr->status = GR_CRASH;
+    tr->message = xasprintf("the test process was killed by %s",
+                            signal_words(WTERMSIG(job->status)));
+  } else {
+    tr->status = GR_NO_RESULT;
+    tr->message = xasprintf(
+        "the test process ended (exit status %d) before the test finished: "
+        "a test counts only when it runs to its end. Does your code call "
+        "exit(), or return from a callback into nothing?",
+        WIFEXITED(job->status) ? WEXITSTATUS(job->status) : -1);
+  }
+  /* Paths inside the workbook are shown relative to it. */
+  if (tr->message) {
+    char prefix[PATH_MAX + 1];
+    snprintf(prefix, sizeof prefix, "%s/", c->wb->root);
+    for (char *at; (at = strstr(tr->message, prefix));)
+      memmove(at, at + strlen(prefix), strlen(at + strlen(prefix)) + 1);
+  }
+  free(san);
+  free(d);
+}
+
+/* ---- One exercise, then the whole submission --------------------------- */
+
+static void start_exercise(struct ex_ctx *c, const char *sub, int in_place) {
+  const gr_exercise_t *ex = c->res->ex;
+  gr_ex_result_t *res = c->res;
+  res->state = GR_EX_BUILT;
+  res->cached = 1;
+  res->max = ex->max_points;
+  res->ntests = ex->ntests;
+  for (int t = 0; t < ex->ntests; t++) {
+    res->tests[t].test = &ex->tests[t];
+    res->tests[t].status = GR_NOT_RUN;
+  }
+  if (gr_mkdirs(c->work) < 0) {
+    ex_fail(c, GR_EX_INTERNAL, xasprintf("could not create %s", c->work));
+    return;
+  }
+  chmod(c->work, 0755);
+  /* The exercise's headers come from the workbook, never the submission. */
+  DIR *d = opendir(ex->dir);
+  if (d) {
+    for (struct dirent *e; (e = readdir(d));) {
+      size_t len = strlen(e->d_name);
+      if (len > 2 && !strcmp(e->d_name + len - 2, ".h")) {
+        char from[PATH_MAX], to[PATH_MAX];
+        snprintf(from, sizeof from, "%s/%s", ex->dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", c->work, e->d_name);
+        gr_copy_file(from, to);
+      }
+    }
+    closedir(d);
+  }
+  for (int f = 0; f < ex->nfiles; f++) {
+    char src[PATH_MAX], to[PATH_MAX];
+    if (locate(sub, ex, ex->files[f], src) < 0) {
+      ex_fail(c, GR_EX_MISSING,
+              xasprintf("%s was not found in the submission.", ex->files[f]));
+      return;
+    }
+    if (in_place)
+      snprintf(c->display[f], PATH_MAX, "exercises/%s/%s", ex->id, ex->files[f]);
+    else
+      snprintf(c->display[f], PATH_MAX, "%s", ex->files[f]);
+    char *why = check_source(src, c->display[f]);
+    if (why) {
+      ex_fail(c, GR_EX_BAD_FILE, why);
+      return;
+    }
+    snprintf(to, sizeof to, "%s/%s", c->work, ex->files[f]);
+    if (gr_copy_file(src, to) < 0) {
+      ex_fail(c, GR_EX_INTERNAL, xasprintf("could not copy %s", src));
+      return;
+    }
+    submit_compile(c, f, to, 1);
+  }
+  c->nobjs_learner = ex->nfiles;
+  for (int s = 0; s < ex->nsources; s++)
+    submit_compile(c, ex->nfiles + s, ex->sources[s], 0);
+  if (c->pending == 0 && !c->failed)
+    link_exercise(c);
+}
+
+static void finish_exercise(struct ex_ctx *c) {
+  gr_ex_result_t *res = c->res;
+  res->score = 0;
+  for (int t = 0; t < res->ntests; t++) {
+    gr_test_result_t *tr = &res->tests[t];
+    if (res->state != GR_EX_BUILT) {
+      tr->status = res->state == GR_EX_INTERNAL ? GR_GRADER_ERROR : GR_NOT_RUN;
+      tr->score = 0;
+    }
+    res->score += tr->score;
+  }
+  if (!res->detail)
+    res->detail = gr_xstrdup("");
+}
+
+int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
+             int nonly, const gr_options_t *opt, gr_grading_t *g) {
+  char sub[PATH_MAX];
+  memset(g, 0, sizeof *g);
+  if (!realpath(submission, sub) || !gr_is_dir(sub)) {
+    fprintf(stderr, "grader: %s is not a folder\n", submission);
+    return -1;
+  }
+  double start = gr_now();
+  g->submission = submission;
+  g->isolation = gr_isolation();
+  g->nex = nonly ? nonly : wb->nex;
+  g->ex = gr_xmalloc(sizeof *g->ex * (size_t)g->nex);
+  struct ex_ctx *ctx = gr_xmalloc(sizeof *ctx * (size_t)g->nex);
+  char work[PATH_MAX], cache[PATH_MAX];
+  static unsigned seq;
+  snprintf(work, sizeof work, "%s/work/%d-%u", wb->build, (int)getpid(), seq++);
+  snprintf(cache, sizeof cache, "%s/cache", wb->build);
+  if (gr_mkdirs(cache) < 0 || gr_mkdirs(work) < 0) {
+    fprintf(stderr, "grader: could not create %s\n", work);
+    return -1;
+  }
+  chmod(work, 0755);
+  char exdir[PATH_MAX];
+  snprintf(exdir, sizeof exdir, "%s/exercises", wb->root);
+  int in_place = !strcmp(sub, wb->root) || !strcmp(sub, exdir);
+  gr_engine_init(opt->jobs);
+  for (int i = 0; i < g->nex; i++) {
+    struct ex_ctx *c = &ctx[i];
+    c->wb = wb;
+    c->opt = opt;
+    c->res = &g->ex[i];
+    c->res->ex = nonly ? only[i] : &wb->ex[i];
+    snprintf(c->work, sizeof c->work, "%s/%d", work, i);
+    start_exercise(c, sub, in_place);
+  }
+  gr_engine_run();
+  for (int i = 0; i < g->nex; i++) {
+    finish_exercise(&ctx[i]);
+    g->score += g->ex[i].score;
+    g->max += g->ex[i].max;
+  }
+  free(ctx);
+  if (!getenv("WB_KEEP_WORK"))
+    gr_rmtree(work);
+  g->secs = gr_now() - start;
+  return 0;
+}
+
+void gr_grading_free(gr_grading_t *g) {
+  for (int i = 0; i < g->nex; i++) {
+    free(g->ex[i].detail);
+    for (int t = 0; t < g->ex[i].ntests; t++) {
+      free(g->ex[i].tests[t].message);
+      free(g->ex[i].tests[t].output);
+    }
+  }
+  free(g->ex);
+  memset(g, 0, sizeof *g);
+}

@@ -1,0 +1,372 @@
+/* learner.c - the learner's commands: list, check, watch, hint, reset.
+ * Progress and hint counters live in build/state/, one small file per
+ * exercise, so they survive between runs and vanish with `make clean`.
+ */
+#define _GNU_SOURCE
+#include "gr.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void state_path(const gr_workbook_t *wb, const gr_exercise_t *ex,
+                       const char *what, char *out) {
+  char id[160];
+  snprintf(id, sizeof id, "%s", ex->id);
+  for (char *p = id; *p; p++)
+    if (*p == '/')
+      *p = '_';
+  snprintf(out, PATH_MAX, "%s/state/%s.%s", wb->build, id, what);
+}
+
+static int state_get(const gr_workbook_t *wb, const gr_exercise_t *ex,
+                     const char *what, char *buf, size_t len) {
+  char path[PATH_MAX];
+  gr_buf_t b = {0};
+  state_path(wb, ex, what, path);
+  int ok = gr_read_file(path, 4096, &b) == 0;
+  snprintf(buf, len, "%s", ok && b.data ? b.data : "");
+  gr_buf_free(&b);
+  return ok;
+}
+
+static void state_put(const gr_workbook_t *wb, const gr_exercise_t *ex,
+                      const char *what, const char *value) {
+  char path[PATH_MAX], dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/state", wb->build);
+  gr_mkdirs(dir);
+  state_path(wb, ex, what, path);
+  gr_write_file(path, value, strlen(value));
+}
+
+static int resolve(gr_workbook_t *wb, int argc, char **argv,
+                   gr_exercise_t **out) {
+  for (int i = 0; i < argc; i++) {
+    out[i] = gr_workbook_find(wb, argv[i]);
+    if (!out[i]) {
+      fprintf(stderr, "grader: no exercise called \"%s\". `build/grader list` "
+                      "shows them all.\n", argv[i]);
+      return -1;
+    }
+  }
+  return argc;
+}
+
+int gr_cmd_list(gr_workbook_t *wb, int argc, char **argv) {
+  (void)argc, (void)argv;
+  FILE *f = stdout;
+  int done = 0;
+  const char *green = gr_c(f, "\033[32m"), *off = gr_c(f, "\033[0m"),
+             *dim = gr_c(f, "\033[2m");
+  for (int i = 0; i < wb->nex; i++) {
+    char st[64];
+    gr_exercise_t *ex = &wb->ex[i];
+    if (!state_get(wb, ex, "status", st, sizeof st))
+      snprintf(st, sizeof st, "not checked yet");
+    int passed = !strncmp(st, "passed", 6);
+    done += passed;
+    fprintf(f, "%s%-8s%s %-44s %s%s%s\n", passed ? green : dim,
+            passed ? "done" : "to do", off, ex->id, dim, st, off);
+  }
+  fprintf(f, "\n%d/%d exercises done.\n", done, wb->nex);
+  return 0;
+}
+
+/* The first failure of an exercise, in the words the learner needs. */
+static void show_first_failure(FILE *f, const gr_ex_result_t *e) {
+  if (e->state != GR_EX_BUILT) {
+    const char *what[] = {"", "Missing file", "Unusable file", "Compile error",
+                          "Link error", "Could not grade"};
+    fprintf(f, "\n  %s:\n", what[e->state]);
+    int lines = 0;
+    for (const char *s = e->detail; s && *s && lines < 25; lines++) {
+      const char *eol = strchr(s, '\n');
+      int len = eol ? (int)(eol - s) : (int)strlen(s);
+      fprintf(f, "    %.*s\n", len, s);
+      s = eol ? eol + 1 : NULL;
+    }
+    return;
+  }
+  for (int t = 0; t < e->ntests; t++) {
+    const gr_test_result_t *tr = &e->tests[t];
+    if (tr->status == GR_PASS)
+      continue;
+    fprintf(f, "\n  First failing test: %s (%s)\n", tr->test->name,
+            gr_status_text(tr->status));
+    int lines = 0;
+    for (const char *s = tr->message; s && *s && lines < 20; lines++) {
+      const char *eol = strchr(s, '\n');
+      int len = eol ? (int)(eol - s) : (int)strlen(s);
+      fprintf(f, "    %.*s\n", len, s);
+      s = eol ? eol + 1 : NULL;
+    }
+    if (tr->output && *tr->output) {
+      fprintf(f, "  Its output:\n");
+      lines = 0;
+      for (const char *s = tr->output; s && *s && lines < 10; lines++) {
+        const char *eol = strchr(s, '\n');
+        int len = eol ? (int)(eol - s) : (int)strlen(s);
+        fprintf(f, "    | %.*s\n", len, s);
+        s = eol ? eol + 1 : NULL;
+      }
+    }
+    return;
+  }
+}
+
+static void default_options(gr_options_t *opt) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  opt->jobs = n > 0 ? (int)n : 2;
+  opt->sanitize = 0;
+  opt->test_timeout_s = 5;
+  opt->quiet = 0;
+}
+
+/* Checks the given exercises (all when n == 0) in place and prints the
+ * learner's view. Returns how many did not pass, or -1. */
+static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
+  gr_options_t opt;
+  gr_grading_t g;
+  default_options(&opt);
+  if (gr_grade(wb, wb->root, sel, n, &opt, &g) < 0)
+    return -1;
+  FILE *f = stdout;
+  const char *green = gr_c(f, "\033[32m"), *red = gr_c(f, "\033[31m"),
+             *bold = gr_c(f, "\033[1m"), *off = gr_c(f, "\033[0m");
+  int failing = 0, internal = 0;
+  const gr_ex_result_t *current = NULL;
+  for (int i = 0; i < g.nex; i++) {
+    const gr_ex_result_t *e = &g.ex[i];
+    int passed = e->state == GR_EX_BUILT && e->score == e->max;
+    char st[64];
+    if (passed)
+      snprintf(st, sizeof st, "passed %d/%d", e->score, e->max);
+    else if (e->state != GR_EX_BUILT)
+      snprintf(st, sizeof st, "%s", e->state == GR_EX_COMPILE_ERROR ? "compile error"
+                                    : e->state == GR_EX_INTERNAL ? "could not grade"
+                                                                 : "not built");
+    else
+      snprintf(st, sizeof st, "failing %d/%d", e->score, e->max);
+    state_put(wb, e->ex, "status", st);
+    internal += e->state == GR_EX_INTERNAL;
+    fprintf(f, "  %s%s%s %-46s %s\n", passed ? green : red,
+            passed ? "ok  " : "FAIL", off, e->ex->id, st);
+    if (!passed) {
+      failing++;
+      if (!current)
+        current = e;
+    }
+  }
+  if (current) {
+    fprintf(f, "\n%s%s%s: %s\n", bold, current->ex->id, off, current->ex->title);
+    show_first_failure(f, current);
+    char *hints[16];
+    int nh = gr_exercise_hints(current->ex, hints, 16);
+    if (nh > 0)
+      fprintf(f, "\n  Hint 1 of %d: %s\n  (`build/grader hint %s` for the next one)\n",
+              nh, hints[0], current->ex->id);
+    for (int i = 0; i < nh; i++)
+      free(hints[i]);
+  }
+  /* Progress over the whole workbook, from the saved statuses. */
+  int done = 0;
+  const gr_exercise_t *next = NULL;
+  for (int i = 0; i < wb->nex; i++) {
+    char st[64];
+    state_get(wb, &wb->ex[i], "status", st, sizeof st);
+    if (!strncmp(st, "passed", 6))
+      done++;
+    else if (!next)
+      next = &wb->ex[i];
+  }
+  fprintf(f, "\n%sProgress: %d/%d exercises done.%s", bold, done, wb->nex, off);
+  if (next)
+    fprintf(f, " Next: %s (read exercises/%s/README.md, edit exercises/%s/%s, "
+               "then `build/grader check %s`).\n",
+            next->id, next->id, next->id, next->files[0], next->id);
+  else
+    fprintf(f, " Every exercise passes: well done!\n");
+  if (internal)
+    fprintf(stderr, "grader: some exercises could not be graded (see above): "
+                    "that is a fault of the workbook, not yours.\n");
+  gr_grading_free(&g);
+  return internal ? -1 : failing;
+}
+
+int gr_cmd_check(gr_workbook_t *wb, int argc, char **argv) {
+  int no_fail = 0, n = 0;
+  char *names[200];
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--no-fail"))
+      no_fail = 1;
+    else if (n < 200)
+      names[n++] = argv[i];
+  }
+  gr_exercise_t *sel[200];
+  if (resolve(wb, n, names, sel) < 0)
+    return 2;
+  int failing = check_and_show(wb, sel, n);
+  if (failing < 0)
+    return 70;
+  return no_fail ? 0 : failing > 0;
+}
+
+int gr_cmd_hint(gr_workbook_t *wb, int argc, char **argv) {
+  gr_exercise_t *ex;
+  if (argc != 1 || resolve(wb, 1, argv, &ex) < 0) {
+    if (argc != 1)
+      fprintf(stderr, "usage: grader hint EXERCISE\n");
+    return 2;
+  }
+  char *hints[16], seen_s[16];
+  int n = gr_exercise_hints(ex, hints, 16);
+  if (n == 0) {
+    printf("%s has no hints.\n", ex->id);
+    return 0;
+  }
+  state_get(wb, ex, "hints", seen_s, sizeof seen_s);
+  int seen = atoi(seen_s);
+  int show = seen < n ? seen + 1 : n;
+  /* One more each time; the earlier ones are repeated for context. */
+  for (int i = 0; i < show; i++)
+    printf("Hint %d of %d: %s\n\n", i + 1, n, hints[i]);
+  if (show == n)
+    printf("That was the last hint. The lesson for this chapter is in "
+           "chapters/%.*s/README.md.\n",
+           (int)strcspn(ex->id, "/"), ex->id);
+  snprintf(seen_s, sizeof seen_s, "%d", show);
+  state_put(wb, ex, "hints", seen_s);
+  for (int i = 0; i < n; i++)
+    free(hints[i]);
+  return 0;
+}
+
+/* The pristine stub: the committed version when the workbook is a git
+ * checkout, otherwise the copy a handout keeps in .stubs/. */
+static int pristine(const gr_workbook_t *wb, const gr_exercise_t *ex,
+                    const char *file, gr_buf_t *out) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/.stubs/%s/%s", wb->root, ex->id, file);
+  if (gr_read_file(path, 1 << 20, out) == 0)
+    return 0;
+  gr_buf_free(out);
+  char spec[PATH_MAX];
+  snprintf(spec, sizeof spec, "HEAD:exercises/%s/%s", ex->id, file);
+  char *argv[] = {"git", "-C", (char *)wb->root, "show", spec, NULL};
+  int st = gr_run_capture(argv, out, 1 << 20);
+  return st == 0 && out->len > 0 ? 0 : -1;
+}
+
+int gr_cmd_reset(gr_workbook_t *wb, int argc, char **argv) {
+  gr_exercise_t *ex;
+  if (argc != 1 || resolve(wb, 1, argv, &ex) < 0) {
+    if (argc != 1)
+      fprintf(stderr, "usage: grader reset EXERCISE\n");
+    return 2;
+  }
+  char stamp[32];
+  time_t now = time(NULL);
+  strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+  for (int f = 0; f < ex->nfiles; f++) {
+    gr_buf_t stub = {0};
+    if (pristine(wb, ex, ex->files[f], &stub) < 0) {
+      fprintf(stderr, "grader: cannot find the original of %s (neither git "
+                      "nor .stubs/ has it); nothing was changed.\n",
+              ex->files[f]);
+      gr_buf_free(&stub);
+      return 1;
+    }
+    char path[PATH_MAX], backup[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", ex->dir, ex->files[f]);
+    snprintf(backup, sizeof backup, "%s.backup-%s", path, stamp);
+    if (gr_is_file(path) && gr_copy_file(path, backup) < 0) {
+      fprintf(stderr, "grader: could not back up %s; nothing was changed.\n", path);
+      gr_buf_free(&stub);
+      return 1;
+    }
+    if (gr_write_file(path, stub.data, stub.len) < 0) {
+      fprintf(stderr, "grader: could not write %s\n", path);
+      gr_buf_free(&stub);
+      return 1;
+    }
+    printf("Restored exercises/%s/%s; your version is in exercises/%s/%s.backup-%s\n",
+           ex->id, ex->files[f], ex->id, ex->files[f], stamp);
+    gr_buf_free(&stub);
+  }
+  state_put(wb, ex, "status", "reset");
+  return 0;
+}
+
+/* ---- watch ---------------------------------------------------------------- */
+
+struct watch {
+  gr_workbook_t *wb;
+  gr_exercise_t *ex;
+  ev_stat stats[4];
+  ev_timer settle;
+  int busy;
+};
+
+static void settle_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  struct watch *wt = w->data;
+  (void)revents;
+  if (wt->busy) {
+    /* Saved again while a check runs: check once more afterwards. */
+    ev_timer_set(w, 0.1, 0.);
+    ev_timer_start(loop, w);
+    return;
+  }
+  wt->busy = 1;
+  printf("\n--- %s changed: checking ---\n", wt->ex->id);
+  check_and_show(wt->wb, &wt->ex, 1);
+  printf("\nWatching exercises/%s/ (Ctrl-C stops).\n", wt->ex->id);
+  fflush(stdout);
+  wt->busy = 0;
+}
+
+static void stat_cb(struct ev_loop *loop, ev_stat *w, int revents) {
+  struct watch *wt = w->data;
+  (void)revents;
+  /* Editors save in several steps: wait until the file is quiet for a
+   * moment, then check once. */
+  ev_timer_stop(loop, &wt->settle);
+  ev_timer_set(&wt->settle, 0.1, 0.);
+  ev_timer_start(loop, &wt->settle);
+}
+
+int gr_cmd_watch(gr_workbook_t *wb, int argc, char **argv) {
+  struct watch wt = {.wb = wb};
+  if (argc == 1 && resolve(wb, 1, argv, &wt.ex) < 0)
+    return 2;
+  if (argc == 0) {
+    /* The first exercise that does not pass yet. */
+    for (int i = 0; i < wb->nex && !wt.ex; i++) {
+      char st[64];
+      state_get(wb, &wb->ex[i], "status", st, sizeof st);
+      if (strncmp(st, "passed", 6))
+        wt.ex = &wb->ex[i];
+    }
+    if (!wt.ex)
+      wt.ex = &wb->ex[wb->nex - 1];
+  }
+  struct ev_loop *loop = EV_DEFAULT;
+  for (int f = 0; f < wt.ex->nfiles; f++) {
+    char *path = gr_xmalloc(PATH_MAX);
+    snprintf(path, PATH_MAX, "%s/%s", wt.ex->dir, wt.ex->files[f]);
+    /* ev_stat uses inotify where it can; 0.1 s polling elsewhere. */
+    ev_stat_init(&wt.stats[f], stat_cb, path, 0.1);
+    wt.stats[f].data = &wt;
+    ev_stat_start(loop, &wt.stats[f]);
+  }
+  ev_init(&wt.settle, settle_cb);
+  wt.settle.data = &wt;
+  check_and_show(wb, &wt.ex, 1);
+  printf("\nWatching exercises/%s/ (Ctrl-C stops).\n", wt.ex->id);
+  fflush(stdout);
+  ev_run(loop, 0);
+  return 0;
+}

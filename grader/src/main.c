@@ -1,0 +1,52 @@
+/* main.c - build/grader: the workbook's harness. One row of the command
+ * table per command; each command lives in its own file.
+ */
+#define _GNU_SOURCE
+#include "gr.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct command {
+  const char *name;
+  int (*run)(gr_workbook_t *wb, int argc, char **argv);
+  const char *usage;
+} commands[] = {
+    {"list", gr_cmd_list, "list                  every exercise in order, with its status"},
+    {"check", gr_cmd_check, "check [EXERCISE...]   build and test your exercises; shows what to do next"},
+    {"watch", gr_cmd_watch, "watch [EXERCISE]      re-check an exercise each time you save it"},
+    {"hint", gr_cmd_hint, "hint EXERCISE         the next hint for an exercise"},
+    {"reset", gr_cmd_reset, "reset EXERCISE        restore the exercise's starting file (yours is backed up)"},
+    {"grade", gr_cmd_grade, "grade DIR [--format text|json|gradescope|junit|tap] [--out FILE]\n"
+                            "                        [--hidden DIR] [--sanitize] [-j N]   grade one submission"},
+    {"verify", gr_cmd_verify, "verify [--sanitize]   the workbook checks itself (authors)"},
+    {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: grader COMMAND [ARGS]\n\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  grader %s\n", commands[i].usage);
+  fprintf(f, "\nEXERCISE is a name such as 02-basic-patterns/01-async-sleep, "
+             "01-async-sleep, or a path to the exercise or its file.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+      !strcmp(argv[1], "-h")) {
+    usage(stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    if (strcmp(commands[i].name, argv[1]) != 0)
+      continue;
+    gr_workbook_t wb;
+    if (gr_workbook_load(&wb, argv[0]) < 0)
+      return 70;
+    return commands[i].run(&wb, argc - 2, argv + 2);
+  }
+  fprintf(stderr, "grader: unknown command \"%s\"\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,267 @@
+/* workbook.c - finds the exercises and what they are worth. Everything is
+ * read from the folders themselves: exercises/NN-chapter/MM-slug/ with its
+ * README.md (title, hints), its header, the learner's *.c files and the
+ * test_*.c files whose WB_TEST(name, points) lines give the points.
+ */
+#define _GNU_SOURCE
+#include "gr.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted names of the entries of `dir` that start with two digits and
+ * a dash (the workbook's numbered folders). Returns how many. */
+static int numbered(const char *dir, char **names, int max) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  if (!d)
+    return 0;
+  for (struct dirent *e; (e = readdir(d)) && n < max;)
+    if (isdigit((unsigned char)e->d_name[0]) &&
+        isdigit((unsigned char)e->d_name[1]) && e->d_name[2] == '-')
+      names[n++] = gr_xstrdup(e->d_name);
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  return n;
+}
+
+int gr_parse_tests(const char *path, gr_test_t *tests, int max) {
+  gr_buf_t b = {0};
+  int n = 0, line = 0;
+  if (gr_read_file(path, 1 << 20, &b) < 0)
+    return -1;
+  for (char *s = b.data, *eol; s && *s; s = eol ? eol + 1 : NULL) {
+    eol = strchr(s, '\n');
+    line++;
+    while (*s == ' ' || *s == '\t')
+      s++;
+    if (strncmp(s, "WB_TEST(", 8) != 0 || n == max)
+      continue;
+    gr_test_t *t = &tests[n];
+    memset(t, 0, sizeof *t);
+    char name[96];
+    int points;
+    if (sscanf(s + 8, " %95[A-Za-z0-9_] , %d", name, &points) != 2)
+      continue;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->points = points;
+    t->line = line;
+    snprintf(t->visibility, sizeof t->visibility, "visible");
+    snprintf(t->source, sizeof t->source, "%s", path);
+    n++;
+  }
+  gr_buf_free(&b);
+  return n;
+}
+
+static void load_exercise(gr_exercise_t *ex, const char *dir, const char *id) {
+  memset(ex, 0, sizeof *ex);
+  snprintf(ex->id, sizeof ex->id, "%s", id);
+  snprintf(ex->dir, sizeof ex->dir, "%s", dir);
+  snprintf(ex->title, sizeof ex->title, "%s", id);
+  char *names[64];
+  int n = 0;
+  DIR *d = opendir(dir);
+  if (d) {
+    for (struct dirent *e; (e = readdir(d)) && n < 64;)
+      names[n++] = gr_xstrdup(e->d_name);
+    closedir(d);
+  }
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  for (int i = 0; i < n; i++) {
+    size_t len = strlen(names[i]);
+    if (len > 2 && !strcmp(names[i] + len - 2, ".c")) {
+      if (!strncmp(names[i], "test_", 5) && ex->nsources < 8)
+        snprintf(ex->sources[ex->nsources++], PATH_MAX, "%s/%s", dir, names[i]);
+      else if (strncmp(names[i], "test_", 5) && ex->nfiles < 4)
+        snprintf(ex->files[ex->nfiles++], 64, "%s", names[i]);
+    }
+    free(names[i]);
+  }
+  for (int i = 0; i < ex->nsources; i++) {
+    int got = gr_parse_tests(ex->sources[i], ex->tests + ex->ntests,
+                             64 - ex->ntests);
+    if (got > 0)
+      ex->ntests += got;
+  }
+  for (int i = 0; i < ex->ntests; i++)
+    ex->max_points += ex->tests[i].points;
+  char readme[PATH_MAX + 16];
+  snprintf(readme, sizeof readme, "%s/README.md", dir);
+  gr_buf_t b = {0};
+  if (gr_read_file(readme, 1 << 20, &b) == 0) {
+    char *h = strstr(b.data, "# ");
+    if (h == b.data || (h && h[-1] == '\n')) {
+      h += 2;
+      size_t len = strcspn(h, "\n");
+      snprintf(ex->title, sizeof ex->title, "%.*s", (int)len, h);
+    }
+  }
+  gr_buf_free(&b);
+}
+
+int gr_workbook_load(gr_workbook_t *wb, const char *argv0) {
+  char exe[PATH_MAX];
+  memset(wb, 0, sizeof *wb);
+  const char *env = getenv("WB_ROOT");
+  if (env && *env) {
+    if (!realpath(env, wb->root)) {
+      fprintf(stderr, "grader: WB_ROOT=%s is not a folder\n", env);
+      return -1;
+    }
+  } else {
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 && !realpath(argv0, exe)) {
+      fprintf(stderr, "grader: cannot tell where the workbook is\n");
+      return -1;
+    }
+    if (n > 0)
+      exe[n] = 0;
+    /* build/grader -> build -> the workbook */
+    snprintf(wb->root, sizeof wb->root, "%s", dirname(dirname(exe)));
+  }
+  snprintf(wb->build, sizeof wb->build, "%s/build", wb->root);
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/exercises", wb->root);
+  if (!gr_is_dir(dir)) {
+    fprintf(stderr, "grader: no exercises/ folder in %s\n", wb->root);
+    return -1;
+  }
+  char *chapters[100];
+  int nch = numbered(dir, chapters, 100);
+  wb->ex = gr_xmalloc(sizeof *wb->ex * 200);
+  for (int c = 0; c < nch; c++) {
+    char chdir_[PATH_MAX];
+    snprintf(chdir_, sizeof chdir_, "%s/%s", dir, chapters[c]);
+    char *exs[100];
+    int nex = numbered(chdir_, exs, 100);
+    for (int e = 0; e < nex; e++) {
+      char exdir[PATH_MAX], id[160];
+      snprintf(exdir, sizeof exdir, "%s/%s", chdir_, exs[e]);
+      snprintf(id, sizeof id, "%s/%s", chapters[c], exs[e]);
+      if (gr_is_dir(exdir) && wb->nex < 200)
+        load_exercise(&wb->ex[wb->nex++], exdir, id);
+      free(exs[e]);
+    }
+    free(chapters[c]);
+  }
+  return 0;
+}
+
+int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
+                           const char *visibility) {
+  int added = 0;
+  if (!gr_is_dir(dir)) {
+    fprintf(stderr, "grader: the hidden tests folder %s does not exist\n", dir);
+    return -1;
+  }
+  for (int i = 0; i < wb->nex; i++) {
+    gr_exercise_t *ex = &wb->ex[i];
+    char exdir[PATH_MAX];
+    snprintf(exdir, sizeof exdir, "%s/%s", dir, ex->id);
+    DIR *d = opendir(exdir);
+    if (!d)
+      continue;
+    for (struct dirent *e; (e = readdir(d));) {
+      size_t len = strlen(e->d_name);
+      if (strncmp(e->d_name, "test_", 5) || len < 3 ||
+          strcmp(e->d_name + len - 2, ".c") || ex->nsources == 8)
+        continue;
+      char *src = ex->sources[ex->nsources++];
+      snprintf(src, PATH_MAX, "%s/%s", exdir, e->d_name);
+      int got = gr_parse_tests(src, ex->tests + ex->ntests, 64 - ex->ntests);
+      for (int t = 0; t < got; t++) {
+        gr_test_t *test = &ex->tests[ex->ntests + t];
+        test->hidden = 1;
+        snprintf(test->visibility, sizeof test->visibility, "%s", visibility);
+        ex->max_points += test->points;
+      }
+      ex->ntests += got > 0 ? got : 0;
+      added++;
+    }
+    closedir(d);
+  }
+  return added;
+}
+
+gr_exercise_t *gr_workbook_find(gr_workbook_t *wb, const char *name) {
+  char key[PATH_MAX];
+  snprintf(key, sizeof key, "%s", name);
+  /* Accept what a learner may type or paste: ./exercises/ID/, a file in
+   * the exercise, or just the folder name. */
+  char *k = key;
+  while (!strncmp(k, "./", 2))
+    k += 2;
+  size_t len = strlen(k);
+  if (len > 2 && !strcmp(k + len - 2, ".c")) {
+    char *slash = strrchr(k, '/');
+    if (slash)
+      *slash = 0;
+  }
+  while ((len = strlen(k)) > 0 && k[len - 1] == '/')
+    k[len - 1] = 0;
+  char *at = strstr(k, "exercises/");
+  if (at)
+    k = at + strlen("exercises/");
+  gr_exercise_t *prefix = NULL;
+  int nprefix = 0;
+  for (int i = 0; i < wb->nex; i++) {
+    gr_exercise_t *ex = &wb->ex[i];
+    const char *slug = strchr(ex->id, '/') + 1;
+    if (!strcmp(ex->id, k) || !strcmp(slug, k))
+      return ex;
+    for (int f = 0; f < ex->nfiles; f++)
+      if (!strcmp(ex->files[f], k))
+        return ex;
+    if (!strncmp(ex->id, k, strlen(k)) || !strncmp(slug, k, strlen(k))) {
+      prefix = ex;
+      nprefix++;
+    }
+  }
+  return nprefix == 1 ? prefix : NULL;
+}
+
+int gr_exercise_hints(const gr_exercise_t *ex, char **hints, int max) {
+  char readme[PATH_MAX + 16];
+  snprintf(readme, sizeof readme, "%s/README.md", ex->dir);
+  gr_buf_t b = {0};
+  int n = 0;
+  if (gr_read_file(readme, 1 << 20, &b) < 0)
+    return 0;
+  char *s = strstr(b.data, "\n## Hints");
+  if (s) {
+    s = strchr(s + 1, '\n');
+    char *end = s ? strstr(s, "\n## ") : NULL;
+    if (end)
+      *end = 0;
+    /* One hint per paragraph: paragraphs are separated by blank lines. */
+    while (s && *s && n < max) {
+      while (*s == '\n')
+        s++;
+      char *para_end = strstr(s, "\n\n");
+      size_t len = para_end ? (size_t)(para_end - s) : strlen(s);
+      while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
+        len--;
+      if (len > 0) {
+        hints[n] = gr_xmalloc(len + 1);
+        memcpy(hints[n], s, len);
+        /* A paragraph is one hint: its line breaks are just wrapping. */
+        for (char *p = hints[n]; *p; p++)
+          if (*p == '\n')
+            *p = ' ';
+        n++;
+      }
+      s = para_end;
+    }
+  }
+  gr_buf_free(&b);
+  return n;
+}

@@ -1,0 +1,551 @@
+/* wbtest.c - the support library behind wbtest.h: the per-test loop with its
+ * lag probe, the bounded run, the registry of started watchers (fed by
+ * linker --wrap of libev's start/stop functions), leak checks and the local
+ * server fixture. The runner (runner.c) calls wb__test_begin/_end.
+ */
+#define _GNU_SOURCE
+#include "wbtest.h"
+#include "wbtest_internal.h"
+
+#include "wb_lag.h"
+#include "wb_server.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Fails the running test at the caller's file and line (the assertion
+ * macros in wbtest.h pass them), so the learner sees the test's line. */
+#define fail_at(file, line, ...)                                               \
+  do {                                                                         \
+    char fail_buf_[4096];                                                      \
+    snprintf(fail_buf_, sizeof fail_buf_, __VA_ARGS__);                        \
+    _ck_assert_failed(file, line, "Failed", "%s", fail_buf_);            \
+  } while (0)
+
+/* ---- The watcher registry ---------------------------------------------- */
+
+/* Every watcher that the code under test starts (from the main thread) is
+ * recorded here until it stops, and its callback is routed through
+ * wb__trampoline so each call can be timed and named. The registry is a
+ * fixed array: a test that keeps more than WB_MAX_TRACKED watchers active
+ * is still run, the extra ones are just not explained. */
+#define WB_MAX_TRACKED 4096
+
+typedef void (*wb_cb_t)(struct ev_loop *, ev_watcher *, int);
+
+struct tracked {
+  ev_watcher *w;
+  struct ev_loop *loop;
+  enum wb_kind kind;
+  wb_cb_t cb;
+};
+
+static struct tracked tracked[WB_MAX_TRACKED];
+static int ntracked;
+static pthread_t main_thread;
+static int main_thread_set;
+
+static const char *const kind_names[] = {
+#define X(type) "ev_" #type,
+    WB_WATCHER_TYPES(X)
+#undef X
+};
+
+/* The callback that runs now, and the longest one so far (seconds). */
+static wb_cb_t running_cb;
+static enum wb_kind running_kind;
+static double running_since;
+static wb_cb_t longest_cb;
+static enum wb_kind longest_kind;
+static double longest_s;
+
+static int on_main_thread(void) {
+  return !main_thread_set || pthread_equal(pthread_self(), main_thread);
+}
+
+static struct tracked *find(ev_watcher *w) {
+  for (int i = 0; i < ntracked; i++)
+    if (tracked[i].w == w)
+      return &tracked[i];
+  return NULL;
+}
+
+static void untrack_slot(struct tracked *t) {
+  /* Give the watcher its own callback back, so a later ev_TYPE_start
+   * without a fresh ev_init records the right one. */
+  if ((wb_cb_t)t->w->cb == wb__trampoline)
+    t->w->cb = (void (*)(struct ev_loop *, ev_watcher *, int))t->cb;
+  *t = tracked[--ntracked];
+}
+
+void wb__trampoline(struct ev_loop *loop, ev_watcher *w, int revents) {
+  struct tracked *t = find(w);
+  if (!t) {
+    /* Should not happen: the callback was swapped by someone else. */
+    return;
+  }
+  wb_cb_t cb = t->cb;
+  enum wb_kind kind = t->kind;
+  /* One-shot timers (and stopped watchers) are no longer active when their
+   * callback runs: forget them now, while the memory is surely valid. */
+  if (!ev_is_active(w))
+    untrack_slot(t);
+  wb_cb_t outer_cb = running_cb;
+  enum wb_kind outer_kind = running_kind;
+  double outer_since = running_since;
+  running_cb = cb;
+  running_kind = kind;
+  running_since = ev_time();
+  cb(loop, w, revents);
+  double took = ev_time() - running_since;
+  if (took > longest_s) {
+    longest_s = took;
+    longest_cb = cb;
+    longest_kind = kind;
+  }
+  running_cb = outer_cb;
+  running_kind = outer_kind;
+  running_since = outer_since;
+}
+
+void wb__track(struct ev_loop *loop, ev_watcher *w, enum wb_kind kind) {
+  if (!on_main_thread() || !ev_is_active(w) || wb_lag_owns(w) || find(w) ||
+      ntracked == WB_MAX_TRACKED)
+    return;
+  tracked[ntracked++] = (struct tracked){w, loop, kind, (wb_cb_t)w->cb};
+  w->cb = (void (*)(struct ev_loop *, ev_watcher *, int))wb__trampoline;
+}
+
+void wb__untrack(ev_watcher *w) {
+  if (!on_main_thread())
+    return;
+  struct tracked *t = find(w);
+  if (t)
+    untrack_slot(t);
+}
+
+/* ---- Names for callbacks ------------------------------------------------ */
+
+/* Writes "{cb:0xOFFSET}" for a callback address: the offset inside the
+ * test binary, which the grader turns into "name() at file:line" with
+ * addr2line. Run by hand, the marker still says where to look. */
+static void cb_marker(char *buf, size_t len, wb_cb_t cb) {
+  Dl_info info;
+  uintptr_t addr = (uintptr_t)cb;
+  if (dladdr((void *)addr, &info) && info.dli_fbase)
+    addr -= (uintptr_t)info.dli_fbase;
+  snprintf(buf, len, "{cb:0x%lx}", (unsigned long)addr);
+}
+
+static int describe(char *buf, size_t len, const struct tracked *t) {
+  char cbname[40];
+  cb_marker(cbname, sizeof cbname, t->cb);
+  ev_watcher *w = t->w;
+  switch (t->kind) {
+  case WB_KIND_io: {
+    ev_io *io = (ev_io *)w;
+    return snprintf(buf, len, "an ev_io on fd %d waiting for %s%s%s (callback %s)",
+                    io->fd, io->events & EV_READ ? "reading" : "",
+                    (io->events & EV_READ) && (io->events & EV_WRITE) ? " and " : "",
+                    io->events & EV_WRITE ? "writing" : "", cbname);
+  }
+  case WB_KIND_timer: {
+    ev_timer *tm = (ev_timer *)w;
+    if (tm->repeat > 0)
+      return snprintf(buf, len, "a repeating ev_timer (every %.0f ms, callback %s)",
+                      tm->repeat * 1000, cbname);
+    return snprintf(buf, len, "an ev_timer that has not fired yet (callback %s)",
+                    cbname);
+  }
+  case WB_KIND_signal:
+    return snprintf(buf, len, "an ev_signal for signal %d (callback %s)",
+                    ((ev_signal *)w)->signum, cbname);
+  case WB_KIND_child:
+    return snprintf(buf, len, "an ev_child for pid %d (callback %s)",
+                    ((ev_child *)w)->pid, cbname);
+  case WB_KIND_stat:
+    return snprintf(buf, len, "an ev_stat on \"%s\" (callback %s)",
+                    ((ev_stat *)w)->path, cbname);
+  default:
+    return snprintf(buf, len, "an %s watcher (callback %s)",
+                    kind_names[t->kind], cbname);
+  }
+}
+
+/* Appends a list of the watchers still active on `loop` (or on any loop
+ * when loop is NULL) to buf; returns how many there were. */
+static int list_active(char *buf, size_t len, struct ev_loop *loop) {
+  int n = 0;
+  size_t used = strlen(buf);
+  for (int i = 0; i < ntracked; i++) {
+    if (loop && tracked[i].loop != loop)
+      continue;
+    if (!ev_is_active(tracked[i].w))
+      continue;
+    n++;
+    if (used + 4 >= len)
+      continue;
+    used += (size_t)snprintf(buf + used, len - used, "\n  - ");
+    if (used < len)
+      used += (size_t)describe(buf + used, len - used, &tracked[i]);
+  }
+  if (used >= len && len > 4)
+    memcpy(buf + len - 5, "...\n", 5);
+  return n;
+}
+
+int wb_active_watchers(struct ev_loop *loop) {
+  int n = 0;
+  for (int i = 0; i < ntracked; i++)
+    if (tracked[i].loop == loop && ev_is_active(tracked[i].w))
+      n++;
+  return n;
+}
+
+/* ---- The per-test loop and its lag probe --------------------------------- */
+
+static struct ev_loop *test_loop;
+static wb_lag_t probe;
+static double test_start;
+static unsigned char fd_baseline[WB_MAX_FD / 8];
+
+static double probe_max_ms(void) { return wb_lag_longest_ms(&probe); }
+
+struct ev_loop *wb_loop(void) { return test_loop; }
+
+double wb_elapsed_ms(void) { return wb_now_ms() - test_start; }
+
+double wb_lag_max_ms(void) {
+  /* The probe sees whole batches of callbacks; a lone callback timed by
+   * the registry can be longer when it ran outside ev_run. */
+  double ms = test_loop ? probe_max_ms() : 0;
+  return ms > longest_s * 1000 ? ms : longest_s * 1000;
+}
+
+static void fd_snapshot(unsigned char *bits) {
+  memset(bits, 0, WB_MAX_FD / 8);
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return;
+  int self = dirfd(d);
+  for (struct dirent *e; (e = readdir(d));) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] != '.' && fd != self && fd >= 0 && fd < WB_MAX_FD)
+      bits[fd / 8] |= (unsigned char)(1u << (fd % 8));
+  }
+  closedir(d);
+}
+
+int wb_fd_count(void) {
+  unsigned char bits[WB_MAX_FD / 8];
+  int n = 0;
+  fd_snapshot(bits);
+  for (int fd = 0; fd < WB_MAX_FD; fd++)
+    n += (bits[fd / 8] >> (fd % 8)) & 1;
+  return n;
+}
+
+static void server_stop(void);
+
+void wb__test_begin(void) {
+  if (!main_thread_set) {
+    main_thread = pthread_self();
+    main_thread_set = 1;
+  }
+  test_loop = ev_loop_new(EVFLAG_AUTO);
+  ck_assert_msg(test_loop != NULL, "could not create an event loop");
+  ntracked = 0;
+  longest_s = 0;
+  wb_lag_start(test_loop, &probe);
+  fd_snapshot(fd_baseline);
+  test_start = wb_now_ms();
+}
+
+void wb__test_end(void) {
+  server_stop();
+  if (test_loop) {
+    wb_lag_stop(test_loop, &probe);
+    ev_loop_destroy(test_loop);
+    test_loop = NULL;
+  }
+}
+
+/* ---- Bounded run --------------------------------------------------------- */
+
+static int deadline_hit;
+
+static void deadline_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)w, (void)revents;
+  deadline_hit = 1;
+  ev_break(loop, EVBREAK_ALL);
+}
+
+void wb__run(struct ev_loop *loop, unsigned ms, const char *file, int line) {
+  ev_timer deadline;
+  ev_timer_init(&deadline, deadline_cb, ms / 1000.0, 0.);
+  ev_set_priority(&deadline, EV_MAXPRI);
+  __real_ev_timer_start(loop, &deadline);
+  ev_unref(loop); /* the deadline alone must not keep the loop running */
+  deadline_hit = 0;
+  ev_run(loop, 0);
+  if (ev_is_active(&deadline)) {
+    ev_ref(loop);
+    __real_ev_timer_stop(loop, &deadline);
+  }
+  if (deadline_hit) {
+    char buf[2048] = "";
+    int n = list_active(buf, sizeof buf, loop);
+    if (n > 0)
+      fail_at(file, line, "the loop did not finish within %u ms: %d watcher%s still "
+                   "active, so ev_run kept waiting:%s\nStop each watcher "
+                   "once its work is done (ev_io_stop, ev_timer_stop...).",
+                   ms, n, n == 1 ? " was" : "s were", buf);
+    fail_at(file, line, "the loop did not finish within %u ms, although none of the "
+                 "watchers the code started is still active: something else "
+                 "keeps it running (an ev_ref without ev_unref, or a watcher "
+                 "that was started on this loop from another thread).",
+                 ms);
+  }
+}
+
+/* ---- Assertions ---------------------------------------------------------- */
+
+
+
+void wb__assert_no_block(unsigned ms, const char *file, int line) {
+  double lag = wb_lag_max_ms();
+  if (lag <= ms)
+    return;
+  char cbname[40] = "a callback";
+  if (longest_cb)
+    cb_marker(cbname, sizeof cbname, longest_cb);
+  fail_at(file, line, "the loop was blocked for %.0f ms in one go (allowed: %u ms). "
+               "The longest callback was %s, an %s callback, which ran for "
+               "%.0f ms. While a callback runs nothing else can: use an "
+               "ev_timer instead of sleep(), and non-blocking I/O instead of "
+               "blocking calls.",
+               lag, ms, cbname, kind_names[longest_kind], longest_s * 1000);
+}
+
+void wb__assert_calls(int calls, int want, const char *what, const char *file, int line) {
+  if (calls == want)
+    return;
+  if (calls == 0)
+    fail_at(file, line, "%s was never called (expected %d call%s). Was its watcher "
+                 "started, and did the loop run?",
+                 what, want, want == 1 ? "" : "s");
+  if (calls > want)
+    fail_at(file, line, "%s was called %d times, expected %d. A callback must run "
+                 "exactly once per event: stop the watcher (or do not start "
+                 "it twice) once its work is done.",
+                 what, calls, want);
+  fail_at(file, line, "%s was called %d time%s, expected %d.", what, calls,
+               calls == 1 ? "" : "s", want);
+}
+
+void wb__assert_overlap(double elapsed_ms, double each_ms, int n, const char *file, int line) {
+  double bound = each_ms + (n - 1) * each_ms / 2;
+  if (elapsed_ms >= each_ms * 0.9 && elapsed_ms < bound)
+    return;
+  if (elapsed_ms < each_ms * 0.9)
+    fail_at(file, line, "%d jobs of %.0f ms each finished after %.0f ms: too soon. "
+                 "Each job must really wait its %.0f ms (an ev_timer).",
+                 n, each_ms, elapsed_ms, each_ms);
+  fail_at(file, line, "%d jobs of %.0f ms each took %.0f ms together: they ran one "
+               "after another (about %.0f ms) instead of overlapping (about "
+               "%.0f ms). Start every job before running the loop once.",
+               n, each_ms, elapsed_ms, n * each_ms, each_ms);
+}
+
+static const char *fd_kind(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return "unknown";
+  if (S_ISSOCK(st.st_mode))
+    return "a socket";
+  if (S_ISFIFO(st.st_mode))
+    return "a pipe";
+  if (S_ISREG(st.st_mode))
+    return "a file";
+  char path[64], target[256];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, target, sizeof target - 1);
+  if (n > 0 && (size_t)n < sizeof target) {
+    target[n] = 0;
+    if (strstr(target, "eventfd"))
+      return "an eventfd (an event loop's?)";
+    if (strstr(target, "eventpoll"))
+      return "an epoll descriptor (an event loop that was not destroyed?)";
+  }
+  return "a descriptor";
+}
+
+void wb__assert_no_leaks(const char *file, int line) {
+  char buf[2048] = "";
+  int watchers = list_active(buf, sizeof buf, NULL);
+  unsigned char now[WB_MAX_FD / 8];
+  fd_snapshot(now);
+  char fds[1024] = "";
+  size_t used = 0;
+  int leaked = 0;
+  for (int fd = 0; fd < WB_MAX_FD; fd++) {
+    int was = (fd_baseline[fd / 8] >> (fd % 8)) & 1;
+    int is = (now[fd / 8] >> (fd % 8)) & 1;
+    if (is && !was) {
+      leaked++;
+      if (used + 100 < sizeof fds)
+        used += (size_t)snprintf(fds + used, sizeof fds - used,
+                                 "\n  - descriptor %d (%s)", fd, fd_kind(fd));
+    }
+  }
+  if (watchers > 0 && leaked > 0)
+    fail_at(file, line, "resources were left open after the work finished.\n"
+                 "%d watcher%s still active:%s\n%d descriptor%s left open:%s",
+                 watchers, watchers == 1 ? "" : "s", buf, leaked,
+                 leaked == 1 ? "" : "s", fds);
+  if (watchers > 0)
+    fail_at(file, line, "%d watcher%s still active after the work finished:%s\n"
+                 "Stop every watcher you started once its work is done.",
+                 watchers, watchers == 1 ? " is" : "s are", buf);
+  if (leaked > 0)
+    fail_at(file, line, "%d descriptor%s left open after the work finished:%s\n"
+                 "Close every socket or file you opened (for libcurl: "
+                 "curl_multi_remove_handle, curl_easy_cleanup, "
+                 "curl_multi_cleanup).",
+                 leaked, leaked == 1 ? " was" : "s were", fds);
+}
+
+/* ---- Diagnostics for the runner ----------------------------------------- */
+
+int wb__describe_stuck(char *buf, size_t len) {
+  if (running_cb) {
+    char cbname[40];
+    cb_marker(cbname, sizeof cbname, running_cb);
+    return snprintf(buf, len,
+                    "it was stuck inside %s, an %s callback, which had been "
+                    "running for %.0f ms: a callback that never returns "
+                    "stops the whole loop (an endless loop, or a blocking "
+                    "call such as sleep, read or a blocking HTTP request?)",
+                    cbname, kind_names[running_kind],
+                    (ev_time() - running_since) * 1000);
+  }
+  buf[0] = 0;
+  int n = list_active(buf, len, NULL);
+  if (n > 0) {
+    size_t used = strlen(buf);
+    char head[160];
+    snprintf(head, sizeof head, "the loop was still waiting, with %d watcher%s active:",
+             n, n == 1 ? "" : "s");
+    if (used + strlen(head) + 1 < len) {
+      memmove(buf + strlen(head), buf, used + 1);
+      memcpy(buf, head, strlen(head));
+    }
+    return (int)strlen(buf);
+  }
+  return snprintf(buf, len, "no callback was running and no watcher was "
+                            "active: the test's own code was busy (an "
+                            "endless loop, or a blocking call?)");
+}
+
+/* ---- The local server, in a child process -------------------------------- */
+
+/* The server runs in a forked child, so its descriptors and watchers never
+ * count as the learner's, and a learner's blocked loop does not block it. */
+static pid_t server_pid;
+static int server_port;
+static unsigned *server_count; /* shared with the child */
+static char url_ring[8][512];
+static int url_next;
+
+static void server_forever_cb(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop, (void)w, (void)revents;
+}
+
+static void server_child(int ready_fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* Only the readiness pipe is needed: drop every inherited descriptor so
+   * the child holds nothing of the test's. */
+  for (int fd = 3; fd < WB_MAX_FD; fd++)
+    if (fd != ready_fd)
+      close(fd);
+  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+  wb_server_t *srv;
+  int port = -1;
+  if (loop && wb_server_open(&srv, loop, "127.0.0.1", 0) == 0) {
+    wb_server_count_into(srv, server_count);
+    port = wb_server_port(srv);
+  }
+  if (write(ready_fd, &port, sizeof port) != sizeof port || port < 0)
+    _exit(1);
+  close(ready_fd);
+  /* The server's watchers are unref'ed; this timer keeps the loop alive
+   * until the parent kills the child. */
+  ev_timer forever;
+  ev_timer_init(&forever, server_forever_cb, 1e9, 0.);
+  __real_ev_timer_start(loop, &forever);
+  ev_run(loop, 0);
+  _exit(0);
+}
+
+static void server_start(void) {
+  int p[2];
+  server_count = mmap(NULL, sizeof *server_count, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ck_assert_msg(server_count != MAP_FAILED, "could not share memory with the server");
+  ck_assert_msg(pipe(p) == 0, "could not create a pipe for the server");
+  fflush(NULL);
+  server_pid = fork();
+  ck_assert_msg(server_pid >= 0, "could not start the local server: %s",
+                strerror(errno));
+  if (server_pid == 0) {
+    close(p[0]);
+    server_child(p[1]);
+  }
+  close(p[1]);
+  struct pollfd pfd = {p[0], POLLIN, 0};
+  int port = -1;
+  if (poll(&pfd, 1, 5000) == 1 && read(p[0], &port, sizeof port) != sizeof port)
+    port = -1;
+  close(p[0]);
+  ck_assert_msg(port > 0, "the local HTTP server did not start");
+  server_port = port;
+}
+
+static void server_stop(void) {
+  if (server_pid > 0) {
+    kill(server_pid, SIGKILL);
+    waitpid(server_pid, NULL, 0);
+    munmap(server_count, sizeof *server_count);
+  }
+  server_pid = 0;
+  server_port = 0;
+}
+
+const char *wb_server_url(const char *path) {
+  if (!server_pid) {
+    /* The fork must not count as the learner's leak or watcher. */
+    server_start();
+  }
+  char *url = url_ring[url_next++ % 8];
+  snprintf(url, sizeof url_ring[0], "http://127.0.0.1:%d%s", server_port,
+           path ? path : "/");
+  return url;
+}
+
+unsigned wb_server_requests(void) {
+  return server_pid ? __atomic_load_n(server_count, __ATOMIC_RELAXED) : 0;
+}

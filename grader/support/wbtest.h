@@ -1,0 +1,102 @@
+/* wbtest.h - the small support library that every exercise test shares.
+ *
+ * Tests are ordinary Check tests declared with WB_TEST (which also declares
+ * their points). The grader runs each one in its own process; this library
+ * gives that process a fresh loop with a lag probe, a bounded run that
+ * explains hangs, call-count and leak checks, and the local HTTP server.
+ */
+#ifndef WBTEST_H
+#define WBTEST_H
+
+#include <check.h>
+#include <ev.h>
+
+/* ---- Declaring tests --------------------------------------------------- */
+
+struct wb_test {
+  const TTest *test; /* ro: Check's descriptor (name, function, line) */
+  int points;        /* ro: what the test is worth when it passes */
+};
+
+/* WB_TEST(name, points) { body } END_TEST
+ * declares a Check test worth `points` and registers it with the runner.
+ * Registration is data in the "wb_tests" section: no table to keep in step,
+ * and the grader reads the same declaration from the source to know the
+ * points even when the learner's file does not compile. */
+#define WB_TEST(name, pts)                                                     \
+  static void name##_fn(int _i CK_ATTRIBUTE_UNUSED);                           \
+  static const TTest name##_ttest = {"" #name, name##_fn, __FILE__, __LINE__}; \
+  static const struct wb_test name##_wb                                        \
+      __attribute__((used, section("wb_tests"), aligned(8))) = {               \
+          &name##_ttest, (pts)};                                               \
+  static void name##_fn(int _i CK_ATTRIBUTE_UNUSED)
+
+/* ---- The loop fixture -------------------------------------------------- */
+
+/* The fresh loop of the running test. The runner creates it before the test
+ * body (with the lag probe attached) and destroys it afterwards; a test never
+ * shares a loop with another test. */
+struct ev_loop *wb_loop(void);
+
+/* Runs `loop` until it has nothing left to do, or at most `ms` milliseconds.
+ * When the deadline passes the test fails with "the loop did not finish
+ * within N ms" followed by the watchers that were still active. */
+#define wb_run(loop, ms) wb__run(loop, ms, __FILE__, __LINE__)
+void wb__run(struct ev_loop *loop, unsigned ms, const char *file, int line);
+
+/* Milliseconds since the test body started (monotonic). */
+double wb_elapsed_ms(void);
+
+/* ---- The lag probe ----------------------------------------------------- */
+
+/* The longest stretch, in milliseconds, that the test's loop spent running
+ * callbacks in one go: measured between libev's check phase (a check
+ * watcher at EV_MAXPRI, the first thing run after polling) and the next
+ * prepare phase, and at loop exit. While it lasts nothing else can run. */
+double wb_lag_max_ms(void);
+
+/* Fails the test when a callback ran longer than `ms` in one go, naming the
+ * callback that did it ("on_tick, an ev_timer callback, ran for 212 ms"). */
+#define wb_assert_no_block(ms) wb__assert_no_block(ms, __FILE__, __LINE__)
+void wb__assert_no_block(unsigned ms, const char *file, int line);
+
+/* ---- Calls, overlap and leaks ------------------------------------------ */
+
+/* Fails with a learner-facing message unless `calls` equals `want`.
+ * `what` names the callback ("the done callback"). A zero count adds
+ * "was the watcher started?", a higher count "was it stopped?". */
+#define wb_assert_calls(calls, want, what) wb__assert_calls(calls, want, what, __FILE__, __LINE__)
+void wb__assert_calls(int calls, int want, const char *what, const char *file, int line);
+
+/* Fails unless `n` jobs of `each_ms` milliseconds, which should overlap,
+ * finished in `elapsed_ms`: the bound is generous (the longest job plus
+ * half of the rest) so a busy machine does not fail a correct program,
+ * while jobs run one after another always exceed it. */
+#define wb_assert_overlap(elapsed_ms, each_ms, n) wb__assert_overlap(elapsed_ms, each_ms, n, __FILE__, __LINE__)
+void wb__assert_overlap(double elapsed_ms, double each_ms, int n, const char *file, int line);
+
+/* Number of open file descriptors of this process right now. */
+int wb_fd_count(void);
+
+/* Fails when descriptors or started watchers are still open compared with
+ * the start of the test, listing them ("an ev_io on fd 7 was never
+ * stopped", "descriptor 7 (socket) was left open"). */
+#define wb_assert_no_leaks() wb__assert_no_leaks(__FILE__, __LINE__)
+void wb__assert_no_leaks(const char *file, int line);
+
+/* Number of watchers that the code under test started and that are still
+ * active on `loop`. */
+int wb_active_watchers(struct ev_loop *loop);
+
+/* ---- The local HTTP server --------------------------------------------- */
+
+/* "http://127.0.0.1:PORT" + path, for the workbook's HTTP server, which is
+ * started (in a thread of this test process, on its own loop) on first use
+ * and stopped after the test. The string stays valid until the test ends.
+ * Endpoints: see server/wb_server.h. */
+const char *wb_server_url(const char *path);
+
+/* How many requests the server has answered so far in this test. */
+unsigned wb_server_requests(void);
+
+#endif /* WBTEST_H */

@@ -1,0 +1,46 @@
+/* wbtest_internal.h - what the support library's own files share: the list
+ * of watcher types the registry follows, the linker-wrapped libev entry
+ * points, and the hooks the runner calls around each test. Not for tests.
+ */
+#ifndef WBTEST_INTERNAL_H
+#define WBTEST_INTERNAL_H
+
+#include <ev.h>
+#include <stddef.h>
+
+/* Descriptors above this are not looked at by the leak check. */
+#define WB_MAX_FD 1024
+
+/* Every watcher type whose start and stop the test binaries wrap. Adding a
+ * type here adds its wrappers and its --wrap flags (see wraps.c and the
+ * grader's link line, which read the same list). */
+#define WB_WATCHER_TYPES(X)                                                    \
+  X(io) X(timer) X(periodic) X(signal) X(child) X(stat) X(idle) X(prepare)    \
+      X(check) X(async)
+
+enum wb_kind {
+#define X(type) WB_KIND_##type,
+  WB_WATCHER_TYPES(X)
+#undef X
+};
+
+/* The real libev functions, for the support library's own watchers, which
+ * must not show up as the learner's. */
+#define X(type)                                                                \
+  void __real_ev_##type##_start(struct ev_loop *, ev_##type *);               \
+  void __real_ev_##type##_stop(struct ev_loop *, ev_##type *);
+WB_WATCHER_TYPES(X)
+#undef X
+
+void wb__track(struct ev_loop *loop, ev_watcher *w, enum wb_kind kind);
+void wb__untrack(ev_watcher *w);
+void wb__trampoline(struct ev_loop *loop, ev_watcher *w, int revents);
+
+/* Around each test body: fresh loop, probe, baselines; then teardown. */
+void wb__test_begin(void);
+void wb__test_end(void);
+
+/* A sentence on where a test that ran out of time was stuck. */
+int wb__describe_stuck(char *buf, size_t len);
+
+#endif /* WBTEST_INTERNAL_H */

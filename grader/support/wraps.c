@@ -1,0 +1,30 @@
+/* wraps.c - the other half of the linker's --wrap=ev_TYPE_start/stop: each
+ * wrapper records the watcher in the support library's registry and calls
+ * libev's real function. Calls from the learner's object files land here.
+ */
+#include "wbtest_internal.h"
+
+#define X(type)                                                                \
+  void __wrap_ev_##type##_start(struct ev_loop *loop, ev_##type *w);          \
+  void __wrap_ev_##type##_start(struct ev_loop *loop, ev_##type *w) {         \
+    __real_ev_##type##_start(loop, w);                                         \
+    wb__track(loop, (ev_watcher *)w, WB_KIND_##type);                          \
+  }                                                                            \
+  void __wrap_ev_##type##_stop(struct ev_loop *loop, ev_##type *w);           \
+  void __wrap_ev_##type##_stop(struct ev_loop *loop, ev_##type *w) {          \
+    wb__untrack((ev_watcher *)w);                                              \
+    __real_ev_##type##_stop(loop, w);                                          \
+  }
+WB_WATCHER_TYPES(X)
+#undef X
+
+/* ev_timer_again may start a stopped repeating timer, or stop one. */
+void __real_ev_timer_again(struct ev_loop *loop, ev_timer *w);
+void __wrap_ev_timer_again(struct ev_loop *loop, ev_timer *w);
+void __wrap_ev_timer_again(struct ev_loop *loop, ev_timer *w) {
+  __real_ev_timer_again(loop, w);
+  if (ev_is_active(w))
+    wb__track(loop, (ev_watcher *)w, WB_KIND_timer);
+  else
+    wb__untrack((ev_watcher *)w);
+}
