@@ -653,6 +653,17 @@ static char *sanitizer_summary(const char *out) {
   return xasprintf("%.*s", (int)head, e);
 }
 
+/* The signal that ended a job, or 0. bubblewrap reports its child's death
+ * by signal N as exit status 128 + N. */
+static int job_signal(const gr_job_t *job) {
+  if (WIFSIGNALED(job->status))
+    return WTERMSIG(job->status);
+  if (gr_isolation() == GR_ISO_BWRAP && WIFEXITED(job->status) &&
+      WEXITSTATUS(job->status) > 128)
+    return WEXITSTATUS(job->status) - 128;
+  return 0;
+}
+
 static void test_done(gr_job_t *job) {
   struct test_data *d = job->data;
   gr_test_result_t *tr = d->tr;
@@ -692,10 +703,10 @@ static void test_done(gr_job_t *job) {
         "the test did not finish within %.0f s and was stopped (an endless "
         "loop, a blocking call, or a loop that never runs out of work?)",
         c->opt->test_timeout_s);
-  } else if (WIFSIGNALED(job->status)) {
+  } else if (job_signal(job)) {
     tr->status = GR_CRASH;
     tr->message = xasprintf("the test process was killed by %s",
-                            signal_words(WTERMSIG(job->status)));
+                            signal_words(job_signal(job)));
   } else {
     tr->status = GR_NO_RESULT;
     tr->message = xasprintf(

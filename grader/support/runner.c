@@ -61,7 +61,19 @@ static const struct wb_test *find_test(const char *name) {
   return NULL;
 }
 
-static void setup(void) { wb__test_begin(); }
+static void on_alarm(int sig);
+
+/* Armed here, inside srunner_run: Check installs a SIGALRM handler of its
+ * own when a run starts, which would replace one installed earlier. */
+static void setup(void) {
+  wb__test_begin();
+  const char *ms = getenv("WB_ALARM_MS");
+  if (run_name && ms && atoi(ms) > 0) {
+    struct itimerval it = {{0, 0}, {atoi(ms) / 1000, (atoi(ms) % 1000) * 1000}};
+    signal(SIGALRM, on_alarm);
+    setitimer(ITIMER_REAL, &it, NULL);
+  }
+}
 static void teardown(void) { wb__test_end(); }
 
 static Suite *suite_of(const struct wb_test *only) {
@@ -110,12 +122,6 @@ static int run_one(const char *name) {
     return 2;
   if (!t)
     report("error", "no such test in this binary");
-  const char *ms = getenv("WB_ALARM_MS");
-  if (ms && atoi(ms) > 0) {
-    struct itimerval it = {{0, 0}, {atoi(ms) / 1000, (atoi(ms) % 1000) * 1000}};
-    signal(SIGALRM, on_alarm);
-    setitimer(ITIMER_REAL, &it, NULL);
-  }
   SRunner *sr = srunner_create(suite_of(t));
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_SILENT);

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# e2e.sh - the grader end to end, as learners, instructors and hostile
+# submissions use it: each check prints ok/FAIL, and the last line is
+# "N passed, N failed". Run by `make e2e` (part of `make test`).
+set -u
+cd "$(dirname "$0")/.."
+root=$PWD
+G=$root/build/grader
+export NO_COLOR=1
+tmp=$(mktemp -d /tmp/wb-e2e.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { echo "  ok    $*"; pass=$((pass + 1)); }
+bad() { echo "  FAIL  $*"; fail=$((fail + 1)); }
+total() { sed -n 's/^Total: \([0-9]*\)\/\([0-9]*\) points.*/\1/p' "$1"; }
+ex_score() { sed -n "s|^$2 *\([0-9]*\)/.*|\1|p" "$1"; } # file, exercise id
+mapfile -t exs < <(cd exercises && ls -d [0-9][0-9]-*/[0-9][0-9]-*)
+first=${exs[0]}
+learner_files() { (cd "exercises/$1" && ls *.c | grep -v '^test_'); }
+
+echo "Submissions:"
+# Half-solved: the first exercise solved, the rest left as stubs.
+mkdir -p "$tmp/half" && cp -r exercises "$tmp/half/"
+for f in $(learner_files "$first"); do cp "solutions/$first/$f" "$tmp/half/exercises/$first/$f"; done
+$G grade "$tmp/half" >"$tmp/half.txt" 2>&1
+want=$(grep -c . /dev/null; $G grade solutions >"$tmp/sol.txt" 2>&1; ex_score "$tmp/sol.txt" "$first")
+got=$(total "$tmp/half.txt")
+[ -n "$got" ] && [ "$got" = "$want" ] && ok "half-solved submission earns exactly its solved exercise's $want points" ||
+  bad "half-solved submission: got ${got:-nothing}, want $want"
+
+# A syntax error in one file costs that exercise only.
+mkdir -p "$tmp/syntax" && cp -r solutions "$tmp/syntax/exercises"
+f=$(learner_files "$first" | head -1)
+echo 'this is not C' >>"$tmp/syntax/exercises/$first/$f"
+$G grade "$tmp/syntax" >"$tmp/syntax.txt" 2>&1
+all=$(total "$tmp/sol.txt")
+got=$(total "$tmp/syntax.txt")
+[ "$got" = "$((all - want))" ] && grep -q "compile error" "$tmp/syntax.txt" && grep -q "$f:" "$tmp/syntax.txt" &&
+  ok "a syntax error in $f costs only its exercise ($got/$all) and shows the compiler's message" ||
+  bad "syntax error: got ${got:-nothing}, want $((all - want))"
+
+# A flat upload of every learner file, matched by name.
+mkdir -p "$tmp/flat"
+for e in "${exs[@]}"; do for f in $(learner_files "$e"); do cp "solutions/$e/$f" "$tmp/flat/"; done; done
+$G grade "$tmp/flat" >"$tmp/flat.txt" 2>&1
+[ "$(total "$tmp/flat.txt")" = "$all" ] && ok "a flat folder of learner files earns full marks ($all)" ||
+  bad "flat folder: got $(total "$tmp/flat.txt"), want $all"
+
+# The same files wrapped in one folder, as zip uploads often are.
+mkdir -p "$tmp/wrapped/upload" && cp "$tmp"/flat/* "$tmp/wrapped/upload/"
+$G grade "$tmp/wrapped" >"$tmp/wrapped.txt" 2>&1
+[ "$(total "$tmp/wrapped.txt")" = "$all" ] && ok "files inside one wrapping folder are found" ||
+  bad "wrapped folder: got $(total "$tmp/wrapped.txt")"
+
+echo "Report formats:"
+$G grade "$tmp/half" --format gradescope --out "$tmp/results.json" 2>/dev/null
+grep -q '"score": '"$want" "$tmp/results.json" && grep -q '"max_score"' "$tmp/results.json" &&
+  grep -q '"visibility"' "$tmp/results.json" && grep -q '"execution_time"' "$tmp/results.json" &&
+  ok "gradescope results.json has score, execution_time, tests with max_score and visibility" ||
+  bad "gradescope results.json"
+$G grade "$tmp/half" --format tap >"$tmp/tap.txt" 2>/dev/null
+n=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tmp/tap.txt")
+lines=$(grep -cE '^(not )?ok [0-9]+ ' "$tmp/tap.txt")
+[ -n "$n" ] && [ "$n" = "$lines" ] && ok "TAP plan 1..$n matches its $lines result lines" || bad "TAP plan $n vs $lines lines"
+$G grade "$tmp/half" --format junit >"$tmp/junit.xml" 2>/dev/null
+head -1 "$tmp/junit.xml" | grep -q '<?xml' && tail -1 "$tmp/junit.xml" | grep -q '</testsuites>' &&
+  ok "JUnit XML is complete" || bad "JUnit XML"
+$G grade "$tmp/half" --format json >"$tmp/report.json" 2>/dev/null
+grep -q '"exercises"' "$tmp/report.json" && ok "JSON report" || bad "JSON report"
+
+echo "Hostile submissions (for $first):"
+for case_dir in tests/hostile/*/; do
+  name=$(basename "$case_dir")
+  sub="$tmp/hostile-$name"
+  mkdir -p "$sub"
+  cp -a "$case_dir". "$sub/"
+  rm -f "$sub/EXPECT"
+  if [ "$name" = huge-file ]; then
+    { echo 'int async_sleep;'; head -c 1200000 /dev/zero | tr '\0' '/'; } >"$sub/async_sleep.c"
+  fi
+  expect=$(head -1 "$case_dir"/async_sleep.c 2>/dev/null | grep 'expect:' || cat "$case_dir/EXPECT")
+  score=$(sed -n 's/.*expect: score \([0-9]*\).*/\1/p' <<<"$expect")
+  text=$(sed -n 's/.*report "\([^"]*\)".*/\1/p' <<<"$expect")
+  flags="--timeout 2"
+  case "$expect" in *sanitize*) flags="$flags --sanitize" ;; esac
+  start=$(date +%s%N)
+  timeout 120 "$G" grade "$sub" $flags >"$tmp/$name.txt" 2>&1
+  rc=$?
+  ms=$((($(date +%s%N) - start) / 1000000))
+  got=$(ex_score "$tmp/$name.txt" "$first")
+  why=""
+  [ $rc -eq 0 ] || why="grader exited $rc"
+  [ "$got" = "$score" ] || why="$why score ${got:-none}, want $score"
+  [ -z "$text" ] || grep -qF "$text" "$tmp/$name.txt" || why="$why; report lacks \"$text\""
+  case "$expect" in *"no process"*) pgrep -x wbescapee >/dev/null && why="$why; a process escaped" ;; esac
+  [ -z "$why" ] && ok "$name: scored $got, contained (${ms} ms)" || { bad "$name: $why"; sed 's/^/        /' "$tmp/$name.txt" | head -30; }
+done
+pkill -x wbescapee 2>/dev/null
+
+echo "Learner commands (on a scratch copy of the workbook):"
+wb="$tmp/learner"
+mkdir -p "$wb" && cp -r exercises grader lib server "$wb/" && ln -s "$root/build" "$wb/build"
+mkdir -p "$wb/.stubs" && cp -r exercises/. "$wb/.stubs/"
+export WB_ROOT=$wb
+$G check "$first" >"$tmp/check1.txt" 2>&1
+[ $? -eq 1 ] && grep -q "Hint 1 of" "$tmp/check1.txt" && grep -q "Progress: " "$tmp/check1.txt" &&
+  ok "check on a stub fails, shows the first failure, the first hint and the progress" || bad "check on a stub"
+$G hint "$first" >"$tmp/h1.txt"; $G hint "$first" >"$tmp/h2.txt"
+grep -q "Hint 1 of" "$tmp/h1.txt" && ! grep -q "Hint 2 of" "$tmp/h1.txt" && grep -q "Hint 2 of" "$tmp/h2.txt" &&
+  ok "hint gives one more hint each time" || bad "hint progression"
+f=$(learner_files "$first" | head -1)
+cp "solutions/$first/$f" "$wb/exercises/$first/$f"
+$G check "$first" >"$tmp/check2.txt" 2>&1 && grep -q "^  ok " "$tmp/check2.txt" &&
+  ok "check passes once the exercise is solved" || bad "check on a solution"
+$G list >"$tmp/list.txt" && grep -q "^done .*$first" "$tmp/list.txt" && ok "list shows the exercise as done" || bad "list"
+$G reset "$first" >"$tmp/reset.txt" 2>&1 && cmp -s "$wb/exercises/$first/$f" "exercises/$first/$f" &&
+  ls "$wb/exercises/$first/$f".backup-* >/dev/null 2>&1 &&
+  ok "reset restores the stub and keeps a backup" || bad "reset"
+# watch: the verdict after a save.
+$G watch "$first" >"$tmp/watch.txt" 2>&1 &
+wpid=$!
+for _ in $(seq 100); do grep -q "Watching" "$tmp/watch.txt" && break; sleep 0.1; done
+saved=$(date +%s%N)
+cp "solutions/$first/$f" "$wb/exercises/$first/$f"
+for _ in $(seq 200); do [ "$(grep -c '^  ok ' "$tmp/watch.txt")" -ge 1 ] && break; sleep 0.05; done
+ms=$((($(date +%s%N) - saved) / 1000000))
+kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
+grep -q '^  ok ' "$tmp/watch.txt" && ok "watch re-checked after a save: verdict in $ms ms" || bad "watch gave no verdict"
+unset WB_ROOT
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
