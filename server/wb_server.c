@@ -318,8 +318,10 @@ static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents) {
 
 static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
   struct conn *c = (struct conn *)((char *)w - offsetof(struct conn, timer));
-  (void)loop;
   (void)revents;
+  /* Every timer here is one-shot: libev stopped it before this call, which
+   * dropped the reference timer_start had given back with ev_unref. */
+  ev_ref(loop);
   if (c->state == ST_WAITING) {
     c->state = ST_READING; /* conn_json switches it to writing */
     conn_json(c, 200, "{\"delay_ms\":%ld}", (long)c->drip_left);

@@ -23,7 +23,8 @@ echo "Submissions:"
 mkdir -p "$tmp/half" && cp -r exercises "$tmp/half/"
 for f in $(learner_files "$first"); do cp "solutions/$first/$f" "$tmp/half/exercises/$first/$f"; done
 $G grade "$tmp/half" >"$tmp/half.txt" 2>&1
-want=$(grep -c . /dev/null; $G grade solutions >"$tmp/sol.txt" 2>&1; ex_score "$tmp/sol.txt" "$first")
+$G grade solutions >"$tmp/sol.txt" 2>&1
+want=$(ex_score "$tmp/sol.txt" "$first")
 got=$(total "$tmp/half.txt")
 [ -n "$got" ] && [ "$got" = "$want" ] && ok "half-solved submission earns exactly its solved exercise's $want points" ||
   bad "half-solved submission: got ${got:-nothing}, want $want"
@@ -99,7 +100,9 @@ pkill -x wbescapee 2>/dev/null
 
 echo "Learner commands (on a scratch copy of the workbook):"
 wb="$tmp/learner"
-mkdir -p "$wb" && cp -r exercises grader lib server "$wb/" && ln -s "$root/build" "$wb/build"
+# Its own build/ (own progress and hint state) sharing the built runtime.
+mkdir -p "$wb/build" && cp -r exercises grader lib server "$wb/"
+for x in libwb.a libwbtest.a obj asan cache; do ln -s "$root/build/$x" "$wb/build/$x"; done
 mkdir -p "$wb/.stubs" && cp -r exercises/. "$wb/.stubs/"
 export WB_ROOT=$wb
 $G check "$first" >"$tmp/check1.txt" 2>&1

@@ -1,4 +1,5 @@
 /* expect: score 0, report "before the test finished" */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <stdio.h>
 #include <stdlib.h>

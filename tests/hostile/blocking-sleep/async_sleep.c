@@ -1,4 +1,5 @@
 /* expect: score 6, report "The longest callback was wake()" */
+#define _GNU_SOURCE
 /* Waits with usleep inside the callback: correct results, blocked loop. */
 #include "async_sleep.h"
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* expect: score 0, no process "wbescapee" left */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <sys/prctl.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* expect: score 0, report "before the test finished" */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <unistd.h>
 __attribute__((constructor)) static void early(void) { _exit(0); }

@@ -1,4 +1,5 @@
 /* expect: score 0 */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <unistd.h>
 int async_sleep(struct ev_loop *loop, unsigned ms, async_sleep_cb cb, void *arg) {

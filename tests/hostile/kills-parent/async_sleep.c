@@ -1,4 +1,5 @@
 /* expect: score 0 */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <signal.h>
 #include <unistd.h>

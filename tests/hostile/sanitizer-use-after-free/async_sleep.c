@@ -1,4 +1,5 @@
 /* expect: score 0, report "heap-use-after-free", sanitize */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <stdlib.h>
 struct sleeper { ev_timer timer; async_sleep_cb cb; void *arg; };

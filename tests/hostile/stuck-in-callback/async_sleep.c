@@ -1,4 +1,5 @@
 /* expect: score 0, report "stuck inside stuck_cb()" */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* expect: score 0, report "a repeating ev_timer (every 50 ms, callback tick()" */
+#define _GNU_SOURCE
 #include "async_sleep.h"
 #include <stdlib.h>
 struct s { ev_timer t; async_sleep_cb cb; void *arg; int fired; };
