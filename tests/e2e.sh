@@ -102,7 +102,7 @@ echo "Learner commands (on a scratch copy of the workbook):"
 wb="$tmp/learner"
 # Its own build/ (own progress and hint state) sharing the built runtime.
 mkdir -p "$wb/build" && cp -r exercises grader lib server "$wb/"
-for x in libwb.a libwbtest.a obj asan cache; do ln -s "$root/build/$x" "$wb/build/$x"; done
+(cd build && cp -a --parents libwb.a libwbtest.a obj/grader/support/runner.o asan/libwb.a asan/libwbtest.a asan/grader/support/runner.o "$wb/build/")
 mkdir -p "$wb/.stubs" && cp -r exercises/. "$wb/.stubs/"
 export WB_ROOT=$wb
 $G check "$first" >"$tmp/check1.txt" 2>&1

@@ -676,8 +676,9 @@ static void test_done(gr_job_t *job) {
   tr->secs = job->secs;
   if (job->out.len || job->out_dropped)
     tr->output = job->out_dropped
-                     ? xasprintf("%s\n[output cut: %zu more bytes]", out,
-                                 job->out_dropped)
+                     ? xasprintf("[output cut: the first %zu bytes are "
+                                 "kept, %zu more were dropped]\n%s",
+                                 job->out.len, job->out_dropped, out)
                      : gr_xstrdup(out);
   if (job->status == -1) {
     tr->status = GR_GRADER_ERROR;

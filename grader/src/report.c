@@ -110,6 +110,10 @@ static void report_text(FILE *f, const gr_grading_t *g) {
       if (tr->status != GR_PASS) {
         fprintf(f, "         %s:\n", gr_status_text(tr->status));
         indent(f, tr->message, "         ", 20);
+        if (tr->output && *tr->output) {
+          fprintf(f, "         its output:\n");
+          indent(f, tr->output, "         | ", 6);
+        }
       }
     }
   }

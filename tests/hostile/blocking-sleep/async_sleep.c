@@ -1,4 +1,4 @@
-/* expect: score 6, report "The longest callback was wake()" */
+/* expect: score 5, report "ran one after another" */
 #define _GNU_SOURCE
 /* Waits with usleep inside the callback: correct results, blocked loop. */
 #include "async_sleep.h"
