@@ -166,7 +166,9 @@ static void check_listings(gr_workbook_t *wb) {
     for (const char *s = md.data; s && (s = strstr(s, "<!-- include: "));) {
       s += strlen("<!-- include: ");
       char spec[PATH_MAX];
-      snprintf(spec, sizeof spec, "%.*s", (int)strcspn(s, " -"), s);
+      const char *close = strstr(s, " -->");
+      snprintf(spec, sizeof spec, "%.*s",
+               close ? (int)(close - s) : (int)strcspn(s, " \n"), s);
       int a = 0, b = 0;
       char *colon = strrchr(spec, ':');
       if (colon) {
