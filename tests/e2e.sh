@@ -114,7 +114,7 @@ grep -q "Hint 1 of" "$tmp/h1.txt" && ! grep -q "Hint 2 of" "$tmp/h1.txt" && grep
 f=$(learner_files "$first" | head -1)
 cp "solutions/$first/$f" "$wb/exercises/$first/$f"
 $G check "$first" >"$tmp/check2.txt" 2>&1 && grep -q "^  ok " "$tmp/check2.txt" &&
-  ok "check passes once the exercise is solved" || bad "check on a solution"
+  ok "check passes once the exercise is solved" || { bad "check on a solution"; head -20 "$tmp/check2.txt"; }
 $G list >"$tmp/list.txt" && grep -q "^done .*$first" "$tmp/list.txt" && ok "list shows the exercise as done" || bad "list"
 $G reset "$first" >"$tmp/reset.txt" 2>&1 && cmp -s "$wb/exercises/$first/$f" "exercises/$first/$f" &&
   ls "$wb/exercises/$first/$f".backup-* >/dev/null 2>&1 &&

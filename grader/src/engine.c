@@ -182,8 +182,9 @@ static void spawn(gr_job_t *job) {
     close(sec[1]);
   }
   /* A compile job writes into its work folder as the slot's uid. */
-  if (job->sb.compile && job->sb.workdir && geteuid() == 0 && !job->sb.trusted)
-    if (chown(job->sb.workdir, 61000 + p->slot, 61000 + p->slot) < 0) {
+  if (job->sb.compile && job->sb.workdir && gr_sandbox_own_uid() && !job->sb.trusted)
+    if (chown(job->sb.workdir, (uid_t)gr_sandbox_uid(p->slot),
+              (gid_t)gr_sandbox_uid(p->slot)) < 0) {
       /* the compile will fail to write and say so */
     }
   fflush(NULL);

@@ -119,6 +119,14 @@ typedef struct gr_sandbox {
   int trusted;              /* the workbook's own code: no sandbox needed */
 } gr_sandbox_t;
 
+/* Names the folder every job must be able to read (the workbook); call
+ * before the first job. */
+void gr_sandbox_require(const char *dir);
+
+/* Whether jobs run as an unprivileged uid of their own, and which. */
+int gr_sandbox_own_uid(void);
+int gr_sandbox_uid(int slot);
+
 /* Decides once which isolation this machine allows (tries bubblewrap). */
 enum gr_isolation gr_isolation(void);
 const char *gr_isolation_text(enum gr_isolation iso);

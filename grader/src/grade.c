@@ -814,6 +814,7 @@ int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
   }
   double start = gr_now();
   g->submission = submission;
+  gr_sandbox_require(wb->build);
   g->isolation = gr_isolation();
   g->nex = nonly ? nonly : wb->nex;
   g->ex = gr_xmalloc(sizeof *g->ex * (size_t)g->nex);

@@ -28,7 +28,41 @@ static int iso_known = 0;
 static enum gr_isolation iso;
 static char iso_why[256];
 
-static int have_root(void) { return geteuid() == 0; }
+static const char *needed_dir; /* the workbook: the slot uid must read it */
+static int uid_ok = -1;
+
+void gr_sandbox_require(const char *dir) { needed_dir = dir; }
+
+/* Whether a slot's uid can reach the workbook (not under a 0700 folder
+ * such as /root): if not, jobs keep root's uid inside the namespaces. */
+static int slot_uid_can_read(void) {
+  if (uid_ok >= 0)
+    return uid_ok;
+  uid_ok = 1;
+  if (!needed_dir)
+    return uid_ok;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (setgroups(0, NULL) < 0 || setgid(UID_BASE) < 0 || setuid(UID_BASE) < 0)
+      _exit(1);
+    _exit(access(needed_dir, R_OK | X_OK) == 0 ? 0 : 1);
+  }
+  int status = 1;
+  if (pid > 0)
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+      ;
+  uid_ok = pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (!uid_ok)
+    fprintf(stderr,
+            "grader: WARNING: %s cannot be read by other users, so jobs "
+            "cannot run as an unprivileged user; they keep root's uid inside "
+            "the sandbox. Make the folders above it readable (chmod o+rx) "
+            "to restore that.\n",
+            needed_dir);
+  return uid_ok;
+}
+
+static int have_root(void) { return geteuid() == 0 && slot_uid_can_read(); }
 
 static void set_limit(int what, rlim_t v) {
   struct rlimit rl = {v, v};
@@ -191,9 +225,14 @@ static int bwrap_works(void) {
   return 0;
 }
 
+int gr_sandbox_own_uid(void) { return have_root(); }
+
+int gr_sandbox_uid(int slot) { return UID_BASE + slot; }
+
 enum gr_isolation gr_isolation(void) {
   if (iso_known)
     return iso;
+  slot_uid_can_read(); /* decided once, before any job forks */
   const char *force = getenv("WB_SANDBOX");
   if (force && !strcmp(force, "none")) {
     snprintf(iso_why, sizeof iso_why, "WB_SANDBOX=none was set");
