@@ -1,4 +1,4 @@
-/* expect: score 10 */
+/* expect: score 10, needs bubblewrap */
 /* A correct solution that crashes if it can see solutions/ or $HOME: it
  * scores full marks only when the sandbox hides them. */
 #define _GNU_SOURCE
