@@ -112,8 +112,7 @@ static void timer_cb(struct ev_loop *l, ev_timer *w, int revents) {
 
 static void start_more(void);
 
-static void finish_pipe(ev_io *io, gr_job_t *job, gr_buf_t *buf, size_t cap,
-                        size_t *dropped) {
+static void finish_pipe(ev_io *io, gr_buf_t *buf, size_t cap, size_t *dropped) {
   if (io->fd < 0)
     return;
   ev_io_stop(loop, io);
@@ -122,7 +121,6 @@ static void finish_pipe(ev_io *io, gr_job_t *job, gr_buf_t *buf, size_t cap,
   pump(io->fd, buf, cap, dropped);
   close(io->fd);
   io->fd = -1;
-  (void)job;
 }
 
 static void child_cb(struct ev_loop *l, ev_child *w, int revents) {
@@ -135,8 +133,8 @@ static void child_cb(struct ev_loop *l, ev_child *w, int revents) {
   job->status = w->rstatus;
   job->secs = gr_now() - p->start;
   gr_sandbox_cleanup(&job->sb, p->pid);
-  finish_pipe(&p->out_io, job, &job->out, job->out_cap, &job->out_dropped);
-  finish_pipe(&p->res_io, job, &job->result, 1 << 20, &ignored);
+  finish_pipe(&p->out_io, &job->out, job->out_cap, &job->out_dropped);
+  finish_pipe(&p->res_io, &job->result, 1 << 20, &ignored);
   slot_busy[p->slot] = 0;
   running--;
   free(p);

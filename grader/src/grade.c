@@ -43,8 +43,6 @@ struct ex_ctx {
   int failed;
   char bin[8][PATH_MAX];     /* one binary per test source */
   int pending_links;
-  gr_job_t *jobs;            /* every job of this exercise, freed at the end */
-  int njobs, capjobs;
 };
 
 static const char *status_words[] = {
@@ -53,13 +51,9 @@ static const char *status_words[] = {
 
 const char *gr_status_text(enum gr_test_status s) { return status_words[s]; }
 
-static gr_job_t *new_job(struct ex_ctx *c) {
-  /* Jobs are referenced by the engine until they end: allocate them one
-   * by one, so growing the list never moves a job in flight. */
-  gr_job_t *job = gr_xmalloc(sizeof *job);
-  (void)c;
-  return job;
-}
+/* Jobs are referenced by the engine until they end: each is allocated on
+ * its own, so nothing moves a job in flight. */
+static gr_job_t *new_job(void) { return gr_xmalloc(sizeof(gr_job_t)); }
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...) {
@@ -288,7 +282,7 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   if (gr_is_file(c->objs[index]))
     return; /* compiled before: same source, same headers, same flags */
   c->res->cached = 0;
-  gr_job_t *job = new_job(c);
+  gr_job_t *job = new_job();
   struct compile_data *d = gr_xmalloc(sizeof *d);
   d->c = c;
   d->index = index;
@@ -427,7 +421,7 @@ static void link_exercise(struct ex_ctx *c) {
       continue;
     }
     c->res->cached = 0;
-    gr_job_t *job = new_job(c);
+    gr_job_t *job = new_job();
     struct link_data *d = gr_xmalloc(sizeof *d);
     d->c = c;
     d->source = s;
@@ -518,7 +512,7 @@ static void run_tests(struct ex_ctx *c, int source) {
     if (strcmp(ex->tests[t].source, ex->sources[source]) != 0)
       continue;
     gr_test_result_t *tr = &c->res->tests[t];
-    gr_job_t *job = new_job(c);
+    gr_job_t *job = new_job();
     struct test_data *d = gr_xmalloc(sizeof *d);
     d->c = c;
     d->tr = tr;

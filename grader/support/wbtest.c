@@ -250,14 +250,7 @@ static void fd_snapshot(unsigned char *bits) {
   closedir(d);
 }
 
-int wb_fd_count(void) {
-  unsigned char bits[WB_MAX_FD / 8];
-  int n = 0;
-  fd_snapshot(bits);
-  for (int fd = 0; fd < WB_MAX_FD; fd++)
-    n += (bits[fd / 8] >> (fd % 8)) & 1;
-  return n;
-}
+int wb_fd_count(void) { return wb_open_fds(); }
 
 static void server_stop(void);
 
