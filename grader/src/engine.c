@@ -40,7 +40,22 @@ void gr_engine_init(int n) {
   signal(SIGPIPE, SIG_IGN);
 }
 
+void gr_group_release(gr_group_t *g) {
+  if (g && --g->pending == 0 && g->done)
+    g->done(g);
+}
+
+/* Calls the job's callback, then tells its group. */
+static void job_ended(gr_job_t *job) {
+  gr_group_t *g = job->group;
+  if (job->done)
+    job->done(job);
+  gr_group_release(g);
+}
+
 void gr_engine_submit(gr_job_t *job) {
+  if (job->group)
+    job->group->pending++;
   if (qlen == qcap) {
     size_t old = qcap;
     qcap = old ? old * 2 : 64;
@@ -139,8 +154,7 @@ static void child_cb(struct ev_loop *l, ev_child *w, int revents) {
   running--;
   free(p);
   job->priv = NULL;
-  if (job->done)
-    job->done(job);
+  job_ended(job);
   start_more();
 }
 
@@ -148,8 +162,7 @@ static void fail_start(gr_job_t *job, const char *what) {
   job->status = -1;
   gr_buf_printf(&job->out, "grader: could not start %s: %s\n", what,
                 strerror(errno));
-  if (job->done)
-    job->done(job);
+  job_ended(job);
 }
 
 static void spawn(gr_job_t *job) {

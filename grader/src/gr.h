@@ -145,6 +145,15 @@ void gr_sandbox_cleanup(const gr_sandbox_t *sb, int pid);
 typedef struct gr_job gr_job_t;
 typedef void (*gr_job_cb)(gr_job_t *job);
 
+/* A group of jobs (one submission's): `done` runs once every job submitted
+ * with it has ended, its own callback included. Start with pending = 1 (a
+ * token the owner holds while it submits), then gr_group_release(). */
+typedef struct gr_group {
+  int pending;
+  void (*done)(struct gr_group *g);
+} gr_group_t;
+void gr_group_release(gr_group_t *g);
+
 struct gr_job {
   /* rw: set before submitting */
   char *argv[64];
@@ -154,6 +163,7 @@ struct gr_job {
   const char *secret;      /* non-NULL: fd 3 gets it, fd 4 is the result */
   gr_job_cb done;
   void *data;
+  gr_group_t *group;       /* may be NULL */
   /* ro: filled by the engine */
   int status;              /* wait status, -1 if it could not start */
   int timed_out;
@@ -232,6 +242,14 @@ typedef struct gr_grading {
 int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
              int nonly, const gr_options_t *opt, gr_grading_t *g);
 void gr_grading_free(gr_grading_t *g);
+
+/* The same, on an engine already set up (gr_engine_init): starts the jobs
+ * and returns; `done` runs from gr_engine_run once the grading is complete.
+ * Many submissions can be in flight at once. */
+typedef void (*gr_graded_cb)(gr_grading_t *g, void *data);
+int gr_grade_start(gr_workbook_t *wb, const char *submission,
+                   gr_exercise_t **only, int nonly, const gr_options_t *opt,
+                   gr_grading_t *g, gr_graded_cb done, void *data);
 
 const char *gr_status_text(enum gr_test_status s);
 

@@ -43,6 +43,8 @@ struct ex_ctx {
   int failed;
   char bin[8][PATH_MAX];     /* one binary per test source */
   int pending_links;
+  gr_group_t *group;         /* the submission's: every job joins it */
+  int in_place;              /* graded in the workbook's own tree */
 };
 
 static const char *status_words[] = {
@@ -332,6 +334,7 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   job->out_cap = 32 << 10;
   job->done = compile_done;
   job->data = d;
+  job->group = c->group;
   c->pending++;
   gr_engine_submit(job);
 }
@@ -460,6 +463,7 @@ static void link_exercise(struct ex_ctx *c) {
     job->out_cap = 32 << 10;
     job->done = link_done;
     job->data = d;
+    job->group = c->group;
     c->pending_links++;
     gr_engine_submit(job);
   }
@@ -544,6 +548,7 @@ static void run_tests(struct ex_ctx *c, int source) {
     job->out_cap = 16 << 10;
     job->done = test_done;
     job->data = d;
+    job->group = c->group;
     gr_engine_submit(job);
   }
 }
@@ -798,53 +803,97 @@ static void finish_exercise(struct ex_ctx *c) {
     res->detail = gr_xstrdup("");
 }
 
-int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
-             int nonly, const gr_options_t *opt, gr_grading_t *g) {
+/* One submission in flight. */
+struct sub_ctx {
+  gr_group_t group; /* first: the group's done callback finds the rest */
+  gr_workbook_t *wb;
+  gr_grading_t *g;
+  struct ex_ctx *ctx;
+  char work[PATH_MAX];
+  double start;
+  gr_graded_cb done;
+  void *data;
+};
+
+static void submission_done(gr_group_t *group) {
+  struct sub_ctx *s = (struct sub_ctx *)group;
+  gr_grading_t *g = s->g;
+  for (int i = 0; i < g->nex; i++) {
+    finish_exercise(&s->ctx[i]);
+    g->score += g->ex[i].score;
+    g->max += g->ex[i].max;
+  }
+  free(s->ctx);
+  if (!getenv("WB_KEEP_WORK"))
+    gr_rmtree(s->work);
+  g->secs = gr_now() - s->start;
+  gr_graded_cb done = s->done;
+  void *data = s->data;
+  free(s);
+  if (done)
+    done(g, data);
+}
+
+int gr_grade_start(gr_workbook_t *wb, const char *submission,
+                   gr_exercise_t **only, int nonly, const gr_options_t *opt,
+                   gr_grading_t *g, gr_graded_cb done, void *data) {
   char sub[PATH_MAX];
   memset(g, 0, sizeof *g);
   if (!realpath(submission, sub) || !gr_is_dir(sub)) {
     fprintf(stderr, "grader: %s is not a folder\n", submission);
     return -1;
   }
-  double start = gr_now();
   g->submission = submission;
   gr_sandbox_require(wb->build);
   g->isolation = gr_isolation();
-  g->nex = nonly ? nonly : wb->nex;
-  g->ex = gr_xmalloc(sizeof *g->ex * (size_t)g->nex);
-  struct ex_ctx *ctx = gr_xmalloc(sizeof *ctx * (size_t)g->nex);
-  char work[PATH_MAX], cache[PATH_MAX];
+  struct sub_ctx *s = gr_xmalloc(sizeof *s);
+  memset(s, 0, sizeof *s);
+  s->start = gr_now();
+  s->wb = wb;
+  s->g = g;
+  s->done = done;
+  s->data = data;
+  s->group.pending = 1; /* held until every exercise has started */
+  s->group.done = submission_done;
+  char cache[PATH_MAX];
   static unsigned seq;
-  snprintf(work, sizeof work, "%s/work/%d-%u", wb->build, (int)getpid(), seq++);
+  snprintf(s->work, sizeof s->work, "%s/work/%d-%u", wb->build, (int)getpid(), seq++);
   snprintf(cache, sizeof cache, "%s/cache", wb->build);
-  if (gr_mkdirs(cache) < 0 || gr_mkdirs(work) < 0) {
-    fprintf(stderr, "grader: could not create %s\n", work);
+  if (gr_mkdirs(cache) < 0 || gr_mkdirs(s->work) < 0) {
+    fprintf(stderr, "grader: could not create %s\n", s->work);
+    free(s);
     return -1;
   }
-  chmod(work, 0755);
+  chmod(s->work, 0755);
+  g->nex = nonly ? nonly : wb->nex;
+  g->ex = gr_xmalloc(sizeof *g->ex * (size_t)g->nex);
+  memset(g->ex, 0, sizeof *g->ex * (size_t)g->nex);
+  s->ctx = gr_xmalloc(sizeof *s->ctx * (size_t)g->nex);
+  memset(s->ctx, 0, sizeof *s->ctx * (size_t)g->nex);
   char exdir[PATH_MAX];
   snprintf(exdir, sizeof exdir, "%s/exercises", wb->root);
   int in_place = !strcmp(sub, wb->root) || !strcmp(sub, exdir);
-  gr_engine_init(opt->jobs);
   for (int i = 0; i < g->nex; i++) {
-    struct ex_ctx *c = &ctx[i];
+    struct ex_ctx *c = &s->ctx[i];
     c->wb = wb;
     c->opt = opt;
     c->res = &g->ex[i];
     c->res->ex = nonly ? only[i] : &wb->ex[i];
-    snprintf(c->work, sizeof c->work, "%s/%d", work, i);
+    c->group = &s->group;
+    c->in_place = in_place;
+    snprintf(c->work, sizeof c->work, "%s/%d", s->work, i);
     start_exercise(c, sub, in_place);
   }
+  gr_group_release(&s->group);
+  return 0;
+}
+
+int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
+             int nonly, const gr_options_t *opt, gr_grading_t *g) {
+  gr_engine_init(opt->jobs);
+  if (gr_grade_start(wb, submission, only, nonly, opt, g, NULL, NULL) < 0)
+    return -1;
   gr_engine_run();
-  for (int i = 0; i < g->nex; i++) {
-    finish_exercise(&ctx[i]);
-    g->score += g->ex[i].score;
-    g->max += g->ex[i].max;
-  }
-  free(ctx);
-  if (!getenv("WB_KEEP_WORK"))
-    gr_rmtree(work);
-  g->secs = gr_now() - start;
   return 0;
 }
 
