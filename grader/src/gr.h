@@ -218,6 +218,7 @@ typedef struct gr_ex_result {
   int ntests;
   gr_test_result_t tests[64];
   int cached;              /* every object came from the cache */
+  int results_cached;      /* verdicts reused: nothing was run */
 } gr_ex_result_t;
 
 typedef struct gr_options {
@@ -225,6 +226,7 @@ typedef struct gr_options {
   int sanitize;
   double test_timeout_s;
   int quiet;
+  int no_cache;            /* run the tests even if their results are cached */
 } gr_options_t;
 
 typedef struct gr_grading {

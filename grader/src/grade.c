@@ -9,6 +9,8 @@
 #include "gr.h"
 #include "../support/wbtest_internal.h"
 
+#include <jansson.h>
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <dirent.h>
@@ -44,6 +46,7 @@ struct ex_ctx {
   char bin[8][PATH_MAX];     /* one binary per test source */
   int pending_links;
   gr_group_t *group;         /* the submission's: every job joins it */
+  unsigned long long result_key; /* 0: results not to be cached */
   int in_place;              /* graded in the workbook's own tree */
 };
 
@@ -401,19 +404,99 @@ static unsigned long long stat_key(unsigned long long h, const char *path) {
   return h;
 }
 
+/* ---- Results cached by content --------------------------------------- */
+/* The same binaries (same learner files, tests, runtime) run with the same
+ * options give the same verdicts: a result is kept under a key made of all
+ * of them and reused, unless --no-cache. Only passes, failed checks and
+ * early exits are kept: a timeout, a kill or a fault of the grader may say
+ * more about the machine than about the code. */
+
+static int load_results(struct ex_ctx *c) {
+  char path[PATH_MAX];
+  cache_path(c->wb, c->result_key, ".result", path);
+  json_t *root = json_load_file(path, 0, NULL);
+  json_t *tests = json_object_get(root, "tests");
+  gr_ex_result_t *res = c->res;
+  int ok = json_is_object(tests);
+  for (int t = 0; ok && t < res->ntests; t++) {
+    json_t *r = json_object_get(tests, res->tests[t].test->name);
+    json_t *st = json_object_get(r, "status");
+    ok = json_is_integer(st) && json_integer_value(st) >= GR_PASS &&
+         json_integer_value(st) <= GR_NO_RESULT;
+  }
+  for (int t = 0; ok && t < res->ntests; t++) {
+    gr_test_result_t *tr = &res->tests[t];
+    json_t *r = json_object_get(tests, tr->test->name);
+    const char *m = json_string_value(json_object_get(r, "message"));
+    const char *o = json_string_value(json_object_get(r, "output"));
+    tr->status = (enum gr_test_status)json_integer_value(json_object_get(r, "status"));
+    tr->score = tr->status == GR_PASS ? tr->test->points : 0;
+    tr->secs = json_number_value(json_object_get(r, "secs"));
+    tr->message = m ? gr_xstrdup(m) : NULL;
+    tr->output = o ? gr_xstrdup(o) : NULL;
+  }
+  json_decref(root);
+  return ok ? 0 : -1;
+}
+
+static void save_results(struct ex_ctx *c) {
+  gr_ex_result_t *res = c->res;
+  if (!c->result_key || res->state != GR_EX_BUILT || res->results_cached)
+    return;
+  json_t *tests = json_object();
+  for (int t = 0; t < res->ntests; t++) {
+    gr_test_result_t *tr = &res->tests[t];
+    if (tr->status != GR_PASS && tr->status != GR_FAIL &&
+        tr->status != GR_NO_RESULT) {
+      json_decref(tests);
+      return;
+    }
+    json_object_set_new(tests, tr->test->name,
+                        json_pack("{s:i, s:s?, s:s?, s:f}", "status", (int)tr->status,
+                                  "message", tr->message, "output", tr->output,
+                                  "secs", tr->secs));
+  }
+  json_t *root = json_pack("{s:o}", "tests", tests);
+  char path[PATH_MAX], tmp[PATH_MAX + 32];
+  cache_path(c->wb, c->result_key, ".result", path);
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+  /* written aside, then renamed: a reader never sees half a file */
+  if (json_dump_file(root, tmp, JSON_COMPACT) == 0)
+    rename(tmp, path);
+  else
+    unlink(tmp);
+  json_decref(root);
+}
+
+static unsigned long long bin_key(struct ex_ctx *c, int s, const char *runner,
+                                  const char *support, const char *lib) {
+  int tobj = c->nobjs_learner + s;
+  unsigned long long key = gr_hash(GR_HASH_INIT, "bin", 3);
+  for (int i = 0; i < c->nobjs_learner; i++)
+    key = gr_hash(key, &c->keys[i], sizeof c->keys[i]);
+  key = gr_hash(key, &c->keys[tobj], sizeof c->keys[tobj]);
+  key = stat_key(key, runner);
+  key = stat_key(key, support);
+  return stat_key(key, lib);
+}
+
 static void link_exercise(struct ex_ctx *c) {
   const gr_exercise_t *ex = c->res->ex;
   char runner[PATH_MAX], support[PATH_MAX], lib[PATH_MAX];
   runtime_paths(c->wb, c->opt->sanitize, runner, support, lib);
+  unsigned long long rk = gr_hash(GR_HASH_INIT, "result", 6);
   for (int s = 0; s < ex->nsources; s++) {
-    int tobj = c->nobjs_learner + s;
-    unsigned long long key = gr_hash(GR_HASH_INIT, "bin", 3);
-    for (int i = 0; i < c->nobjs_learner; i++)
-      key = gr_hash(key, &c->keys[i], sizeof c->keys[i]);
-    key = gr_hash(key, &c->keys[tobj], sizeof c->keys[tobj]);
-    key = stat_key(key, runner);
-    key = stat_key(key, support);
-    key = stat_key(key, lib);
+    unsigned long long k = bin_key(c, s, runner, support, lib);
+    rk = gr_hash(rk, &k, sizeof k);
+  }
+  int opts[3] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000), c->in_place};
+  c->result_key = gr_hash(rk, opts, sizeof opts);
+  if (!c->opt->no_cache && load_results(c) == 0) {
+    c->res->results_cached = 1;
+    return;
+  }
+  for (int s = 0; s < ex->nsources; s++) {
+    unsigned long long key = bin_key(c, s, runner, support, lib);
     char cached[PATH_MAX];
     cache_path(c->wb, key, ".bin", cached);
     /* The test runs from its own hard link in the work folder: the sandbox
@@ -440,7 +523,7 @@ static void link_exercise(struct ex_ctx *c) {
     job->argv[n++] = gr_xstrdup(runner);
     for (int i = 0; i < c->nobjs_learner; i++)
       job->argv[n++] = gr_xstrdup(c->objs[i]);
-    job->argv[n++] = gr_xstrdup(c->objs[tobj]);
+    job->argv[n++] = gr_xstrdup(c->objs[c->nobjs_learner + s]);
     job->argv[n++] = gr_xstrdup("-Wl,--start-group");
     job->argv[n++] = gr_xstrdup(support);
     job->argv[n++] = gr_xstrdup(lib);
@@ -801,6 +884,7 @@ static void finish_exercise(struct ex_ctx *c) {
   }
   if (!res->detail)
     res->detail = gr_xstrdup("");
+  save_results(c);
 }
 
 /* One submission in flight. */
