@@ -117,8 +117,9 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libwb.a $(BUILD)/libwbtest.a
 unit: $(TESTS) all
 	@set -e; for t in $(TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t; done
 
+E2E := $(wildcard tests/e2e*.sh)
 e2e: all
-	@bash tests/e2e.sh
+	@set -e; for t in $(E2E); do echo "== $$t"; bash $$t; done
 
 test: all
 	@$(MAKE) --no-print-directory unit

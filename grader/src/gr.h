@@ -77,6 +77,7 @@ typedef struct gr_workbook {
   char build[PATH_MAX]; /* root/build */
   int nex;
   gr_exercise_t *ex;
+  char assignment[160]; /* its title, when an assignment picked exercises */
 } gr_workbook_t;
 
 /* Finds the workbook (the folder above this program's build/ folder) and
@@ -89,6 +90,11 @@ int gr_workbook_load(gr_workbook_t *wb, const char *argv0);
  * were added, or -1 with a message. */
 int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
                            const char *visibility);
+
+/* Narrows the workbook to an assignment's exercises, in its order, with
+ * its points (assignment.c). A handout's own `.assignment` file is applied
+ * when the workbook loads. 0, or -1 with messages naming file:line. */
+int gr_assignment_apply(gr_workbook_t *wb, const char *file);
 
 /* Finds an exercise by id, by its folder name ("01-async-sleep"), by a
  * path ending in its id, or by a unique prefix. NULL if none. */
@@ -265,6 +271,31 @@ void gr_report(FILE *f, const gr_grading_t *g, enum gr_format fmt);
 
 /* ---- Commands --------------------------------------------------------- */
 
+/* What `grade` and `batch` share on their command lines (instructor.c). */
+typedef struct gr_args {
+  const char *dir, *out, *hidden, *visibility, *assignment, *db;
+  enum gr_format fmt;
+  gr_options_t opt;
+  int shard, nshards; /* --shard I/N: I in 1..N; nshards 0 when not given */
+} gr_args_t;
+enum { GR_ARG_OUT = 1, GR_ARG_FORMAT = 2, GR_ARG_DB = 4, GR_ARG_SHARD = 8 };
+
+/* Parses the options `allowed` (GR_ARG_*) plus the common ones (-j,
+ * --timeout, --sanitize, --no-cache, --hidden, --hidden-visibility,
+ * --assignment) and one DIR; prints `usage` and returns 2 on a mistake. */
+int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
+                  gr_args_t *a);
+/* Applies --hidden and --assignment to the workbook. 0 or 2. */
+int gr_args_apply(gr_workbook_t *wb, const gr_args_t *a);
+
+/* A fingerprint of a submission's learner files (grade.c): what they are
+ * called and what they hold, exercise by exercise. */
+unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir);
+/* Removes the scratch folders that graders killed before they could clean
+ * up left in build/work. */
+void gr_clean_stale_work(const gr_workbook_t *wb);
+
+
 int gr_cmd_list(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_check(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_watch(gr_workbook_t *wb, int argc, char **argv);
@@ -272,6 +303,9 @@ int gr_cmd_hint(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_reset(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_examples(gr_workbook_t *wb, int argc, char **argv);
 
 #endif /* GR_H */

@@ -981,6 +981,40 @@ int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
   return 0;
 }
 
+unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir) {
+  unsigned long long h = GR_HASH_INIT;
+  for (int i = 0; i < wb->nex; i++) {
+    const gr_exercise_t *ex = &wb->ex[i];
+    for (int f = 0; f < ex->nfiles; f++) {
+      char path[PATH_MAX];
+      h = gr_hash(h, ex->files[f], strlen(ex->files[f]) + 1);
+      if (locate(dir, ex, ex->files[f], path) < 0)
+        h = gr_hash(h, "missing", 8);
+      else
+        h = hash_file(h, path); /* a link or unreadable file hashes as such */
+    }
+  }
+  return h;
+}
+
+void gr_clean_stale_work(const gr_workbook_t *wb) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/work", wb->build);
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  for (struct dirent *e; (e = readdir(d));) {
+    int pid = atoi(e->d_name);
+    /* "PID-N": a grader's scratch; gone with its grader if the pid is */
+    if (pid <= 0 || !strchr(e->d_name, '-') || kill(pid, 0) == 0 || errno != ESRCH)
+      continue;
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    gr_rmtree(path);
+  }
+  closedir(d);
+}
+
 void gr_grading_free(gr_grading_t *g) {
   for (int i = 0; i < g->nex; i++) {
     free(g->ex[i].detail);

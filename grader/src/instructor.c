@@ -1,5 +1,6 @@
 /* instructor.c - `grade DIR`: one submission, in any of the report
- * formats, with an instructor's hidden tests if given.
+ * formats, with an instructor's hidden tests and an assignment if given;
+ * and the command-line options that `grade` and `batch` share.
  */
 #define _GNU_SOURCE
 #include "gr.h"
@@ -8,71 +9,124 @@
 #include <string.h>
 #include <unistd.h>
 
-int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv) {
-  const char *dir = NULL, *out = NULL, *hidden = NULL, *vis = "after_published";
-  enum gr_format fmt = GR_FMT_TEXT;
-  gr_options_t opt = {.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), .test_timeout_s = 5};
+int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
+                  gr_args_t *a) {
+  memset(a, 0, sizeof *a);
+  a->visibility = "after_published";
+  a->fmt = GR_FMT_TEXT;
+  a->opt.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  a->opt.test_timeout_s = 5;
   for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
+    const char *o = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--format") && v) {
-      if (gr_format_parse(v, &fmt) < 0) {
+    if (!strncmp(o, "-j", 2) && o[2]) { /* -j4, as make takes it */
+      a->opt.jobs = atoi(o + 2);
+      if (a->opt.jobs < 1 || a->opt.jobs > 64) {
+        fprintf(stderr, "grader: %s is out of range (-j 1..64)\n", o);
+        return 2;
+      }
+      continue;
+    }
+    int takes = !strcmp(o, "--format") || !strcmp(o, "--out") ||
+                !strcmp(o, "--hidden") || !strcmp(o, "--hidden-visibility") ||
+                !strcmp(o, "-j") || !strcmp(o, "--timeout") ||
+                !strcmp(o, "--assignment") || !strcmp(o, "--db") ||
+                !strcmp(o, "--shard");
+    if (takes && !v) {
+      fprintf(stderr, "grader: %s needs a value\nusage: %s\n", o, usage);
+      return 2;
+    }
+    int ok = 1;
+    if (!strcmp(o, "--format") && (allowed & GR_ARG_FORMAT)) {
+      if (gr_format_parse(v, &a->fmt) < 0) {
         fprintf(stderr, "grader: unknown format \"%s\" (text, json, "
                         "gradescope, junit or tap)\n", v);
         return 2;
       }
-      i++;
-    } else if (!strcmp(a, "--out") && v) {
-      out = v;
-      i++;
-    } else if (!strcmp(a, "--hidden") && v) {
-      hidden = v;
-      i++;
-    } else if (!strcmp(a, "--hidden-visibility") && v) {
-      vis = v;
-      i++;
-    } else if (!strcmp(a, "-j") && v) {
-      opt.jobs = atoi(v);
-      i++;
-    } else if (!strcmp(a, "--timeout") && v) {
-      opt.test_timeout_s = atof(v);
-      i++;
-    } else if (!strcmp(a, "--sanitize")) {
-      opt.sanitize = 1;
-    } else if (a[0] != '-' && !dir) {
-      dir = a;
+    } else if (!strcmp(o, "--out") && (allowed & GR_ARG_OUT)) {
+      a->out = v;
+    } else if (!strcmp(o, "--db") && (allowed & GR_ARG_DB)) {
+      a->db = v;
+    } else if (!strcmp(o, "--shard") && (allowed & GR_ARG_SHARD)) {
+      char extra;
+      if (sscanf(v, "%d/%d%c", &a->shard, &a->nshards, &extra) != 2 ||
+          a->nshards < 1 || a->shard < 1 || a->shard > a->nshards) {
+        fprintf(stderr, "grader: --shard takes I/N with 1 <= I <= N (e.g. "
+                        "--shard 2/4 for the second of four), not \"%s\"\n", v);
+        return 2;
+      }
+    } else if (!strcmp(o, "--hidden")) {
+      a->hidden = v;
+    } else if (!strcmp(o, "--hidden-visibility")) {
+      a->visibility = v;
+    } else if (!strcmp(o, "--assignment")) {
+      a->assignment = v;
+    } else if (!strcmp(o, "-j")) {
+      a->opt.jobs = atoi(v);
+      ok = a->opt.jobs >= 1 && a->opt.jobs <= 64;
+    } else if (!strcmp(o, "--timeout")) {
+      a->opt.test_timeout_s = atof(v);
+      ok = a->opt.test_timeout_s >= 1 && a->opt.test_timeout_s <= 600;
+    } else if (!strcmp(o, "--sanitize")) {
+      a->opt.sanitize = 1;
+      takes = 0;
+    } else if (!strcmp(o, "--no-cache")) {
+      a->opt.no_cache = 1;
+      takes = 0;
+    } else if (o[0] != '-' && !a->dir) {
+      a->dir = o;
+      takes = 0;
     } else {
-      fprintf(stderr, "grader: grade: unexpected \"%s\"\n"
-                      "usage: grader grade DIR [--format F] [--out FILE] "
-                      "[--hidden DIR] [--sanitize] [-j N]\n", a);
+      fprintf(stderr, "grader: unexpected \"%s\"\nusage: %s\n", o, usage);
       return 2;
     }
+    if (!ok) {
+      fprintf(stderr, "grader: %s %s is out of range (-j 1..64, --timeout "
+                      "1..600 seconds)\n", o, v);
+      return 2;
+    }
+    i += takes;
   }
-  if (!dir) {
-    fprintf(stderr, "usage: grader grade DIR [--format text|json|gradescope|junit|tap] "
-                    "[--out FILE] [--hidden DIR]\n");
+  if (!a->dir) {
+    fprintf(stderr, "usage: %s\n", usage);
     return 2;
   }
-  if (opt.test_timeout_s < 1)
-    opt.test_timeout_s = 1;
-  if (hidden && gr_workbook_add_hidden(wb, hidden, vis) < 0)
+  return 0;
+}
+
+int gr_args_apply(gr_workbook_t *wb, const gr_args_t *a) {
+  if (a->hidden && gr_workbook_add_hidden(wb, a->hidden, a->visibility) < 0)
     return 2;
+  if (a->assignment && gr_assignment_apply(wb, a->assignment) < 0)
+    return 2;
+  return 0;
+}
+
+int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv) {
+  gr_args_t a;
+  int rc = gr_args_parse(argc, argv, GR_ARG_OUT | GR_ARG_FORMAT,
+                         "grader grade DIR [--format text|json|gradescope|junit|tap] "
+                         "[--out FILE] [--hidden DIR] [--assignment FILE] "
+                         "[--sanitize] [--no-cache] [-j N] [--timeout S]",
+                         &a);
+  if (rc || (rc = gr_args_apply(wb, &a)))
+    return rc;
   gr_grading_t g;
-  if (gr_grade(wb, dir, NULL, 0, &opt, &g) < 0)
+  if (gr_grade(wb, a.dir, NULL, 0, &a.opt, &g) < 0)
     return 2;
   FILE *f = stdout;
-  if (out && !(f = fopen(out, "w"))) {
-    perror(out);
+  if (a.out && !(f = fopen(a.out, "w"))) {
+    perror(a.out);
     gr_grading_free(&g);
     return 70;
   }
-  gr_report(f, &g, fmt);
+  gr_report(f, &g, a.fmt);
   int internal = 0;
   for (int i = 0; i < g.nex; i++)
     internal += g.ex[i].state == GR_EX_INTERNAL;
-  if (out) {
+  if (a.out) {
     fclose(f);
-    fprintf(stderr, "%s: %d/%d points, written to %s\n", dir, g.score, g.max, out);
+    fprintf(stderr, "%s: %d/%d points, written to %s\n", a.dir, g.score, g.max, a.out);
   }
   gr_grading_free(&g);
   /* 0: graded (whatever the score); 70: the grader could not grade it all. */

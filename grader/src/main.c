@@ -19,7 +19,12 @@ static const struct command {
     {"hint", gr_cmd_hint, "hint EXERCISE         the next hint for an exercise"},
     {"reset", gr_cmd_reset, "reset EXERCISE        restore the exercise's starting file (yours is backed up)"},
     {"grade", gr_cmd_grade, "grade DIR [--format text|json|gradescope|junit|tap] [--out FILE]\n"
-                            "                        [--hidden DIR] [--sanitize] [-j N]   grade one submission"},
+                            "                        [--hidden DIR] [--assignment FILE] [--sanitize] [--no-cache] [-j N]\n"
+                            "                        grade one submission"},
+    {"batch", gr_cmd_batch, "batch DIR [-j N] [--db FILE] [--shard I/N] [--assignment FILE] [--hidden DIR]\n"
+                            "                        grade every submission folder under DIR into a gradebook (resumable)"},
+    {"export", gr_cmd_export, "export [--db FILE] [--csv] [--out FILE]   the gradebook as CSV, for an LMS"},
+    {"merge", gr_cmd_merge, "merge --db INTO.db SHARD.db...   join the gradebooks of shards"},
     {"verify", gr_cmd_verify, "verify [--sanitize]   the workbook checks itself (authors)"},
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
 };

@@ -153,6 +153,12 @@ int gr_workbook_load(gr_workbook_t *wb, const char *argv0) {
     }
     free(chapters[c]);
   }
+  /* A handout made for an assignment carries it: the learner sees the
+   * exercises and points the instructor will grade. */
+  char handout[PATH_MAX + 16];
+  snprintf(handout, sizeof handout, "%s/.assignment", wb->root);
+  if (gr_is_file(handout) && gr_assignment_apply(wb, handout) < 0)
+    return -1;
   return 0;
 }
 

@@ -1,0 +1,585 @@
+/* batch.c - a whole class: `batch DIR` grades every submission folder
+ * under DIR, several at once on one engine, into an SQLite gradebook;
+ * `export` writes the gradebook as CSV for an LMS; `merge` joins the
+ * gradebooks of shards graded on other machines.
+ *
+ * The gradebook is the state: a submission counts as graded once its row
+ * is committed (one transaction each, write-ahead log). A batch stopped in
+ * any way, kill -9 included, is resumed by running the same command again:
+ * rows whose files and tests are unchanged are kept, the rest is graded.
+ */
+#define _GNU_SOURCE
+#include "gr.h"
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const schema =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS submissions("
+    "  name TEXT PRIMARY KEY,"   /* the submission's folder name */
+    "  content TEXT NOT NULL,"   /* fingerprint of its learner files */
+    "  tests TEXT NOT NULL,"     /* fingerprint of the tests and points */
+    "  state TEXT NOT NULL,"     /* 'graded' or 'could not grade' */
+    "  score INTEGER NOT NULL, max INTEGER NOT NULL,"
+    "  secs REAL, graded_at TEXT, isolation TEXT,"
+    "  runs INTEGER NOT NULL DEFAULT 1," /* times graded into this book */
+    "  report TEXT);"                    /* the grader's JSON report */
+    "CREATE TABLE IF NOT EXISTS exercise_scores("
+    "  name TEXT NOT NULL, exercise TEXT NOT NULL, position INTEGER,"
+    "  score INTEGER NOT NULL, max INTEGER NOT NULL, state TEXT,"
+    "  PRIMARY KEY(name, exercise));";
+
+static sqlite3 *open_book(const char *path, int create) {
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  char *err = NULL;
+  if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+    fprintf(stderr, "grader: cannot open the gradebook %s: %s\n", path,
+            db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return NULL;
+  }
+  sqlite3_busy_timeout(db, 30000);
+  if (sqlite3_exec(db, schema, NULL, NULL, &err) != SQLITE_OK) {
+    fprintf(stderr, "grader: %s is not a gradebook this grader can use: %s\n",
+            path, err);
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return NULL;
+  }
+  return db;
+}
+
+static void hex(unsigned long long h, char out[17]) {
+  snprintf(out, 17, "%016llx", h);
+}
+
+/* What the grades depend on besides the submission: every test file, the
+ * points, the visibility, the options. */
+static unsigned long long tests_hash(const gr_workbook_t *wb, const gr_options_t *o) {
+  unsigned long long h = GR_HASH_INIT;
+  for (int i = 0; i < wb->nex; i++) {
+    const gr_exercise_t *ex = &wb->ex[i];
+    h = gr_hash(h, ex->id, strlen(ex->id) + 1);
+    for (int s = 0; s < ex->nsources; s++) {
+      gr_buf_t b = {0};
+      if (gr_read_file(ex->sources[s], 16 << 20, &b) == 0)
+        h = gr_hash(h, b.data, b.len);
+      gr_buf_free(&b);
+    }
+    for (int t = 0; t < ex->ntests; t++) {
+      h = gr_hash(h, ex->tests[t].name, strlen(ex->tests[t].name) + 1);
+      h = gr_hash(h, &ex->tests[t].points, sizeof ex->tests[t].points);
+      h = gr_hash(h, ex->tests[t].visibility, strlen(ex->tests[t].visibility) + 1);
+    }
+  }
+  int opts[2] = {o->sanitize, (int)(o->test_timeout_s * 1000)};
+  return gr_hash(h, opts, sizeof opts);
+}
+
+/* ---- batch --------------------------------------------------------------- */
+
+struct item {
+  struct batch *b;
+  char *name;
+  char path[PATH_MAX];
+  char content[17];
+  gr_grading_t g;
+};
+
+struct batch {
+  gr_workbook_t *wb;
+  gr_args_t *a;
+  sqlite3 *db;
+  sqlite3_stmt *put_sub, *put_ex, *del_ex;
+  struct item *items;
+  int n, next, inflight, max_inflight, filling;
+  int graded, failed, kept, regraded;
+  double start, busy_secs;
+  char tests[17];
+  int tty;
+};
+
+static void progress(struct batch *b) {
+  if (!b->tty)
+    return;
+  int done = b->graded + b->failed;
+  int todo = b->n - done;
+  double el = gr_now() - b->start;
+  char eta[64] = "";
+  if (done > 0 && todo > 0) {
+    double left = el / done * todo;
+    if (left >= 90)
+      snprintf(eta, sizeof eta, ", about %.0f min left", left / 60 + 0.5);
+    else
+      snprintf(eta, sizeof eta, ", about %.0f s left", left + 0.5);
+  }
+  fprintf(stderr, "\r\033[K  graded %d/%d, %d running%s%s", done, b->n,
+          b->inflight, b->failed ? ", some could not be graded" : "", eta);
+  fflush(stderr);
+}
+
+static void say(struct batch *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct batch *b, const char *fmt, ...) {
+  va_list ap;
+  if (b->tty)
+    fprintf(stderr, "\r\033[K");
+  va_start(ap, fmt);
+  vfprintf(stdout, fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+  progress(b);
+}
+
+static int could_not_grade(const gr_grading_t *g) {
+  for (int i = 0; i < g->nex; i++) {
+    if (g->ex[i].state == GR_EX_INTERNAL)
+      return 1;
+    for (int t = 0; t < g->ex[i].ntests; t++)
+      if (g->ex[i].tests[t].status == GR_GRADER_ERROR)
+        return 1;
+  }
+  return 0;
+}
+
+/* One transaction per submission: committed means graded. */
+static int record(struct batch *b, struct item *it, const char *state,
+                  const char *report) {
+  char when[32];
+  time_t now = time(NULL);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  sqlite3_stmt *s = b->put_sub;
+  sqlite3_reset(s);
+  sqlite3_bind_text(s, 1, it->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 2, it->content, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, b->tests, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, state, -1, SQLITE_STATIC);
+  sqlite3_bind_int(s, 5, it->g.score);
+  sqlite3_bind_int(s, 6, it->g.max);
+  sqlite3_bind_double(s, 7, it->g.secs);
+  sqlite3_bind_text(s, 8, when, -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 9, gr_isolation_text(it->g.isolation), -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 10, report, -1, SQLITE_STATIC);
+  int ok = sqlite3_step(s) == SQLITE_DONE;
+  sqlite3_reset(b->del_ex);
+  sqlite3_bind_text(b->del_ex, 1, it->name, -1, SQLITE_STATIC);
+  ok = ok && sqlite3_step(b->del_ex) == SQLITE_DONE;
+  for (int i = 0; ok && i < it->g.nex; i++) {
+    const gr_ex_result_t *e = &it->g.ex[i];
+    sqlite3_stmt *x = b->put_ex;
+    sqlite3_reset(x);
+    sqlite3_bind_text(x, 1, it->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(x, 2, e->ex->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(x, 3, i);
+    sqlite3_bind_int(x, 4, e->score);
+    sqlite3_bind_int(x, 5, e->max);
+    sqlite3_bind_text(x, 6, e->state == GR_EX_BUILT ? "built"
+                            : e->state == GR_EX_INTERNAL ? "could not grade"
+                                                         : "not built",
+                      -1, SQLITE_STATIC);
+    ok = sqlite3_step(x) == SQLITE_DONE;
+  }
+  if (ok && sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+    return 0;
+  fprintf(stderr, "grader: could not write %s into the gradebook: %s\n",
+          it->name, sqlite3_errmsg(b->db));
+  sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+  return -1;
+}
+
+static void fill(struct batch *b);
+
+static void graded(gr_grading_t *g, void *data) {
+  struct item *it = data;
+  struct batch *b = it->b;
+  char *report = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&report, &len);
+  if (f) {
+    gr_report(f, g, GR_FMT_JSON);
+    fclose(f);
+  }
+  int bad = could_not_grade(g);
+  if (record(b, it, bad ? "could not grade" : "graded", report ? report : "") < 0)
+    bad = 1;
+  free(report);
+  b->busy_secs += g->secs;
+  if (bad) {
+    b->failed++;
+    say(b, "  %-32s could not grade (see `grader grade %s`)\n", it->name, it->path);
+  } else {
+    b->graded++;
+    if (!b->tty)
+      say(b, "  %-32s %3d/%-3d (%.1f s)\n", it->name, g->score, g->max, g->secs);
+  }
+  gr_grading_free(g);
+  b->inflight--;
+  progress(b);
+  fill(b);
+}
+
+/* Starts submissions while there is room. Iterative: a submission whose
+ * results all come from the cache finishes inside gr_grade_start. */
+static void fill(struct batch *b) {
+  if (b->filling)
+    return;
+  b->filling = 1;
+  while (b->inflight < b->max_inflight && b->next < b->n) {
+    struct item *it = &b->items[b->next++];
+    b->inflight++;
+    if (gr_grade_start(b->wb, it->path, NULL, 0, &b->a->opt, &it->g, graded, it) < 0) {
+      b->inflight--;
+      b->failed++;
+      memset(&it->g, 0, sizeof it->g);
+      record(b, it, "could not grade", "");
+      say(b, "  %-32s could not grade: the grader could not start on it\n", it->name);
+    }
+  }
+  b->filling = 0;
+}
+
+static int by_name(const void *x, const void *y) {
+  return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The submission folders under dir, sorted by name; hidden ones skipped. */
+static int list_submissions(const char *dir, char ***out) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return -1;
+  int n = 0, cap = 64;
+  char **names = gr_xmalloc(sizeof *names * (size_t)cap);
+  for (struct dirent *e; (e = readdir(d));) {
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (e->d_name[0] == '.' || !gr_is_dir(path))
+      continue;
+    if (n == cap) {
+      char **more = gr_xmalloc(sizeof *more * (size_t)(cap *= 2));
+      memcpy(more, names, sizeof *names * (size_t)n);
+      free(names);
+      names = more;
+    }
+    names[n++] = gr_xstrdup(e->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, by_name);
+  *out = names;
+  return n;
+}
+
+int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
+  gr_args_t a;
+  int rc = gr_args_parse(argc, argv, GR_ARG_DB | GR_ARG_SHARD,
+                         "grader batch DIR [-j N] [--db FILE] [--shard I/N] "
+                         "[--hidden DIR] [--assignment FILE] [--sanitize] "
+                         "[--no-cache] [--timeout S]",
+                         &a);
+  if (rc || (rc = gr_args_apply(wb, &a)))
+    return rc;
+  if (!a.db)
+    a.db = "gradebook.db";
+  char **names;
+  int all = list_submissions(a.dir, &names);
+  if (all < 0) {
+    fprintf(stderr, "grader: %s is not a folder of submissions\n", a.dir);
+    return 2;
+  }
+  struct batch b = {.wb = wb, .a = &a, .tty = isatty(2)};
+  if (!(b.db = open_book(a.db, 1)))
+    return 70;
+  sqlite3_prepare_v2(b.db,
+      "INSERT INTO submissions(name, content, tests, state, score, max, secs,"
+      " graded_at, isolation, report) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
+      " ON CONFLICT(name) DO UPDATE SET content=?2, tests=?3, state=?4,"
+      " score=?5, max=?6, secs=?7, graded_at=?8, isolation=?9, report=?10,"
+      " runs=runs+1", -1, &b.put_sub, NULL);
+  sqlite3_prepare_v2(b.db, "DELETE FROM exercise_scores WHERE name=?1", -1,
+                     &b.del_ex, NULL);
+  sqlite3_prepare_v2(b.db, "INSERT INTO exercise_scores(name, exercise, "
+                     "position, score, max, state) VALUES(?1,?2,?3,?4,?5,?6)",
+                     -1, &b.put_ex, NULL);
+  sqlite3_stmt *get = NULL;
+  sqlite3_prepare_v2(b.db, "SELECT content, tests, state FROM submissions "
+                     "WHERE name=?1", -1, &get, NULL);
+  hex(tests_hash(wb, &a.opt), b.tests);
+  gr_clean_stale_work(wb);
+
+  /* What this run must grade: this shard's submissions, minus those the
+   * gradebook already holds for the same files and tests. */
+  b.items = gr_xmalloc(sizeof *b.items * (size_t)(all + 1));
+  int in_shard = 0;
+  for (int i = 0; i < all; i++) {
+    if (a.nshards > 1 &&
+        (int)(gr_hash(GR_HASH_INIT, names[i], strlen(names[i])) %
+              (unsigned)a.nshards) != a.shard - 1)
+      continue;
+    in_shard++;
+    struct item *it = &b.items[b.n];
+    memset(it, 0, sizeof *it);
+    it->b = &b;
+    it->name = names[i];
+    snprintf(it->path, sizeof it->path, "%s/%s", a.dir, names[i]);
+    hex(gr_submission_hash(wb, it->path), it->content);
+    sqlite3_reset(get);
+    sqlite3_bind_text(get, 1, names[i], -1, SQLITE_STATIC);
+    if (sqlite3_step(get) == SQLITE_ROW) {
+      const char *c = (const char *)sqlite3_column_text(get, 0);
+      const char *t = (const char *)sqlite3_column_text(get, 1);
+      const char *st = (const char *)sqlite3_column_text(get, 2);
+      if (c && t && st && !strcmp(c, it->content) && !strcmp(t, b.tests) &&
+          !strcmp(st, "graded")) {
+        b.kept++;
+        continue;
+      }
+      b.regraded += st && !strcmp(st, "graded");
+    }
+    b.n++;
+  }
+  sqlite3_finalize(get);
+  printf("Batch: %d submission%s in %s", in_shard, in_shard == 1 ? "" : "s", a.dir);
+  if (a.nshards > 1)
+    printf(" (shard %d/%d of %d)", a.shard, a.nshards, all);
+  printf(", gradebook %s\n", a.db);
+  if (b.kept)
+    printf("  %d already graded in the gradebook (same files, same tests): kept\n", b.kept);
+  if (b.regraded)
+    printf("  %d graded before, but their files or the tests changed: graded again\n",
+           b.regraded);
+  if (wb->assignment[0])
+    printf("  assignment: %s\n", wb->assignment);
+
+  b.start = gr_now();
+  gr_engine_init(a.opt.jobs);
+  /* One more submission than job slots keeps every slot busy while a
+   * submission waits between its compile, link and test steps. */
+  b.max_inflight = a.opt.jobs + 1;
+  while (b.next < b.n) {
+    fill(&b);
+    gr_engine_run();
+  }
+  if (b.tty)
+    fprintf(stderr, "\r\033[K");
+  double secs = gr_now() - b.start;
+  printf("Done: %d graded now, %d kept, %d could not be graded, in %.1f s "
+         "(%.2f s per submission, %d at a time)\n",
+         b.graded, b.kept, b.failed, secs, b.n ? secs / b.n : 0.0, a.opt.jobs);
+  if (b.failed)
+    printf("Run the same command again to retry those that could not be "
+           "graded; nothing graded is graded twice.\n");
+  printf("Export: build/grader export --db %s --out grades.csv\n", a.db);
+  sqlite3_finalize(b.put_sub);
+  sqlite3_finalize(b.put_ex);
+  sqlite3_finalize(b.del_ex);
+  sqlite3_close(b.db);
+  for (int i = 0; i < all; i++)
+    free(names[i]);
+  free(names);
+  free(b.items);
+  return b.failed ? 70 : 0;
+}
+
+/* ---- export ---------------------------------------------------------------- */
+
+/* One CSV field (RFC 4180). A leading = + - @ is defused so that a
+ * spreadsheet never runs a submission's name as a formula. */
+static void csv(FILE *f, const char *s, int last) {
+  s = s ? s : "";
+  int quote = strpbrk(s, ",\"\r\n") != NULL;
+  int defuse = strchr("=+-@", s[0]) && s[0];
+  if (quote || defuse)
+    fputc('"', f);
+  if (defuse)
+    fputc('\'', f);
+  for (; *s; s++) {
+    if (*s == '"')
+      fputc('"', f);
+    fputc(*s, f);
+  }
+  if (quote || defuse)
+    fputc('"', f);
+  fputc(last ? '\n' : ',', f);
+}
+
+int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
+  const char *dbpath = "gradebook.db", *out = NULL;
+  (void)wb;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--db") && i + 1 < argc)
+      dbpath = argv[++i];
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+      out = argv[++i];
+    else if (strcmp(argv[i], "--csv") != 0) {
+      fprintf(stderr, "usage: grader export [--db FILE] [--csv] [--out FILE]\n");
+      return 2;
+    }
+  }
+  if (!gr_is_file(dbpath)) {
+    fprintf(stderr, "grader: no gradebook at %s (grader batch DIR --db %s makes one)\n",
+            dbpath, dbpath);
+    return 2;
+  }
+  sqlite3 *db = open_book(dbpath, 0);
+  if (!db)
+    return 70;
+  /* One column per exercise, in the order the assignment gave them. */
+  sqlite3_stmt *q;
+  char *exs[256];
+  int nex = 0;
+  sqlite3_prepare_v2(db, "SELECT exercise FROM exercise_scores GROUP BY exercise "
+                     "ORDER BY MIN(position), exercise", -1, &q, NULL);
+  while (sqlite3_step(q) == SQLITE_ROW && nex < 256)
+    exs[nex++] = gr_xstrdup((const char *)sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+  FILE *f = out ? fopen(out, "w") : stdout;
+  if (!f) {
+    perror(out);
+    sqlite3_close(db);
+    return 70;
+  }
+  const char *head[] = {"submission", "score", "max", "percent", "state"};
+  for (int i = 0; i < 5; i++)
+    csv(f, head[i], 0);
+  for (int i = 0; i < nex; i++)
+    csv(f, exs[i], 0);
+  csv(f, "graded_at", 1);
+  sqlite3_prepare_v2(db, "SELECT name, score, max, state, graded_at FROM "
+                     "submissions ORDER BY name", -1, &q, NULL);
+  sqlite3_stmt *e;
+  sqlite3_prepare_v2(db, "SELECT score FROM exercise_scores WHERE name=?1 AND "
+                     "exercise=?2", -1, &e, NULL);
+  int rows = 0;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(q, 0);
+    int score = sqlite3_column_int(q, 1), max = sqlite3_column_int(q, 2);
+    const char *state = (const char *)sqlite3_column_text(q, 3);
+    int ok = state && !strcmp(state, "graded");
+    char num[32];
+    csv(f, name, 0);
+    snprintf(num, sizeof num, "%d", score);
+    csv(f, ok ? num : "", 0);
+    snprintf(num, sizeof num, "%d", max);
+    csv(f, num, 0);
+    snprintf(num, sizeof num, "%.1f", max > 0 ? 100.0 * score / max : 0.0);
+    csv(f, ok ? num : "", 0);
+    csv(f, state, 0);
+    for (int i = 0; i < nex; i++) {
+      sqlite3_reset(e);
+      sqlite3_bind_text(e, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_text(e, 2, exs[i], -1, SQLITE_STATIC);
+      num[0] = 0;
+      if (ok && sqlite3_step(e) == SQLITE_ROW)
+        snprintf(num, sizeof num, "%d", sqlite3_column_int(e, 0));
+      csv(f, num, 0);
+    }
+    csv(f, (const char *)sqlite3_column_text(q, 4), 1);
+    rows++;
+  }
+  sqlite3_finalize(q);
+  sqlite3_finalize(e);
+  sqlite3_close(db);
+  for (int i = 0; i < nex; i++)
+    free(exs[i]);
+  if (out) {
+    fclose(f);
+    fprintf(stderr, "%d submission%s written to %s\n", rows, rows == 1 ? "" : "s", out);
+  }
+  return 0;
+}
+
+/* ---- merge ------------------------------------------------------------------ */
+
+int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv) {
+  const char *into = NULL;
+  (void)wb;
+  int first = 0;
+  if (argc >= 2 && !strcmp(argv[0], "--db")) {
+    into = argv[1];
+    first = 2;
+  }
+  if (!into || first >= argc) {
+    fprintf(stderr, "usage: grader merge --db INTO.db SHARD.db...\n"
+                    "  joins the gradebooks of shards (batch --shard I/N) into one\n");
+    return 2;
+  }
+  sqlite3 *db = open_book(into, 1);
+  if (!db)
+    return 70;
+  int rc = 0;
+  char tests[17] = "";
+  for (int i = first; i < argc; i++) {
+    if (!gr_is_file(argv[i])) {
+      fprintf(stderr, "grader: %s: no such gradebook\n", argv[i]);
+      rc = 2;
+      continue;
+    }
+    sqlite3 *src = open_book(argv[i], 0); /* checks it is a gradebook */
+    if (!src) {
+      rc = 2;
+      continue;
+    }
+    sqlite3_close(src);
+    char *attach = sqlite3_mprintf("ATTACH %Q AS src", argv[i]);
+    char *err = NULL;
+    int taken = -1;
+    sqlite3_stmt *count = NULL;
+    int ok =
+        sqlite3_exec(db, attach, NULL, NULL, &err) == SQLITE_OK &&
+        sqlite3_exec(db,
+            "BEGIN IMMEDIATE;"
+            /* a row wins if it is new here, newer, or graded where ours is not */
+            "CREATE TEMP TABLE pick AS SELECT s.name FROM src.submissions s"
+            "  LEFT JOIN main.submissions m ON m.name = s.name"
+            "  WHERE m.name IS NULL OR (s.state = 'graded' AND"
+            "   (m.state != 'graded' OR s.graded_at > m.graded_at));"
+            "DELETE FROM main.exercise_scores WHERE name IN (SELECT name FROM pick);"
+            "INSERT OR REPLACE INTO main.submissions SELECT * FROM src.submissions"
+            "  WHERE name IN (SELECT name FROM pick);"
+            "INSERT INTO main.exercise_scores SELECT * FROM src.exercise_scores"
+            "  WHERE name IN (SELECT name FROM pick);",
+            NULL, NULL, &err) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM pick", -1, &count, NULL) == SQLITE_OK &&
+        sqlite3_step(count) == SQLITE_ROW && (taken = sqlite3_column_int(count, 0)) >= 0;
+    sqlite3_finalize(count);
+    if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, &err) == SQLITE_OK) {
+      printf("  %s: %d submission%s taken\n", argv[i], taken, taken == 1 ? "" : "s");
+    } else {
+      fprintf(stderr, "grader: could not merge %s: %s\n", argv[i],
+              err ? err : sqlite3_errmsg(db));
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+      rc = 70;
+    }
+    sqlite3_free(err);
+    sqlite3_free(attach);
+    sqlite3_exec(db, "DROP TABLE IF EXISTS temp.pick; DETACH src;", NULL, NULL, NULL);
+  }
+  /* Shards graded with different tests do not belong in one gradebook. */
+  sqlite3_stmt *q;
+  int kinds = 0;
+  sqlite3_prepare_v2(db, "SELECT DISTINCT tests FROM submissions", -1, &q, NULL);
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    kinds++;
+    snprintf(tests, sizeof tests, "%s", (const char *)sqlite3_column_text(q, 0));
+  }
+  sqlite3_finalize(q);
+  if (kinds > 1)
+    fprintf(stderr, "grader: WARNING: %s now holds grades made with %d different "
+                    "sets of tests or points: were all shards run with the same "
+                    "options and assignment?\n", into, kinds);
+  sqlite3_prepare_v2(db, "SELECT COUNT(*), SUM(state = 'graded') FROM submissions",
+                     -1, &q, NULL);
+  if (sqlite3_step(q) == SQLITE_ROW)
+    printf("%s: %d submissions, %d graded\n", into, sqlite3_column_int(q, 0),
+           sqlite3_column_int(q, 1));
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return rc;
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# e2e-batch.sh - grading a class: batch into a gradebook, export for an
+# LMS, resume after kill -9 with nothing lost and nothing graded twice,
+# shards graded at the same time and merged. Run by `make e2e`.
+source "$(dirname "$0")/lib.sh"
+sql() { sqlite3 -batch "$@"; }
+
+echo "A class of submissions:"
+class=$tmp/class
+mkdir -p "$class"
+cp -r solutions "$class/alice"                     # all solved, as a tree
+mkdir -p "$class/bob" && cp -r exercises "$class/bob/" # stubs only
+mkdir -p "$class/carol"                            # flat: the first exercise only
+for f in $(learner_files "$first"); do cp "solutions/$first/$f" "$class/carol/"; done
+mkdir -p "$class/dave" && echo "my notes" >"$class/dave/notes.txt"
+cp -r solutions "$class/erin"                      # a syntax error in the first
+f=$(learner_files "$first" | head -1)
+echo 'this is not C' >>"$class/erin/$first/$f"
+frank="$class/frank o'neil, jr"                    # flat, every file, own content
+mkdir -p "$frank"
+for e in "${exs[@]}"; do for f in $(learner_files "$e"); do
+  { echo "/* frank */"; cat "solutions/$e/$f"; } >"$frank/$f"; done; done
+cp -r solutions "$class/=cmd()"                    # a name a spreadsheet would run
+mkdir -p "$class/gina"                             # an empty folder
+n=8
+$G grade solutions >"$tmp/sol.txt" 2>&1
+all=$(total "$tmp/sol.txt")
+want=$(ex_score "$tmp/sol.txt" "$first")
+declare -A expect=([alice]=$all [bob]=0 [carol]=$want [dave]=0 [erin]=$((all - want))
+  ["frank o'neil, jr"]=$all ["=cmd()"]=$all [gina]=0)
+
+$G batch "$class" -j2 --db "$tmp/book.db" >"$tmp/batch.txt" 2>&1
+rc=$?
+[ $rc -eq 0 ] && grep -q "Done: $n graded now, 0 kept, 0 could not be graded" "$tmp/batch.txt" &&
+  ok "batch -j2 grades all $n submissions into the gradebook" || { bad "batch exited $rc"; cat "$tmp/batch.txt"; }
+why=""
+for s in "${!expect[@]}"; do
+  got=$(sql "$tmp/book.db" "SELECT score FROM submissions WHERE name = '${s//\'/\'\'}' AND state = 'graded'")
+  [ "$got" = "${expect[$s]}" ] || why="$why $s: ${got:-none} (want ${expect[$s]});"
+done
+[ -z "$why" ] && ok "each submission's score is what grading it alone gives" || bad "scores:$why"
+
+$G export --db "$tmp/book.db" --out "$tmp/grades.csv" 2>/dev/null
+head -1 "$tmp/grades.csv" | grep -q "^submission,score,max,percent,state,$first," &&
+  [ "$(wc -l <"$tmp/grades.csv")" -eq $((n + 1)) ] &&
+  grep -q "^alice,$all,$all,100.0,graded," "$tmp/grades.csv" &&
+  grep -qF "\"frank o'neil, jr\",$all," "$tmp/grades.csv" &&
+  grep -qF "\"'=cmd()\",$all," "$tmp/grades.csv" &&
+  ok "export --csv: a header with one column per exercise, a row per submission, names quoted, formulas defused" ||
+  { bad "export CSV"; cat "$tmp/grades.csv"; }
+
+$G batch "$class" -j2 --db "$tmp/book.db" >"$tmp/again.txt" 2>&1
+grep -q "$n already graded" "$tmp/again.txt" && grep -q "Done: 0 graded now, $n kept" "$tmp/again.txt" &&
+  ok "a second run keeps every graded submission" || bad "second run: $(tail -2 "$tmp/again.txt")"
+echo "/* changed */" >>"$class/carol/$(learner_files "$first" | head -1)"
+$G batch "$class" -j2 --db "$tmp/book.db" >"$tmp/changed.txt" 2>&1
+grep -q "1 graded before, but their files or the tests changed" "$tmp/changed.txt" &&
+  grep -q "Done: 1 graded now, $((n - 1)) kept" "$tmp/changed.txt" &&
+  ok "a submission whose file changed is graded again, the rest kept" || bad "changed file: $(tail -3 "$tmp/changed.txt")"
+
+echo "Resuming after kill -9:"
+# Every test really runs (--no-cache), one job at a time: slow enough to
+# be killed half-way.
+$G batch "$class" -j1 --no-cache --db "$tmp/k.db" >"$tmp/k1.txt" 2>&1 &
+gpid=$!
+count() { sql "$1" "SELECT COUNT(*) FROM submissions" 2>/dev/null || echo 0; }
+wait_for '[ "$(count "$tmp/k.db")" -ge 2 ]' 1200
+kill -9 $gpid 2>/dev/null; wait $gpid 2>/dev/null
+before=$(count "$tmp/k.db")
+wait_for '! pgrep -f "work/$gpid-" >/dev/null' 50
+[ "$before" -ge 2 ] && [ "$before" -lt $n ] && ! pgrep -f "work/$gpid-" >/dev/null &&
+  ok "killed with -9 after $before of $n submissions; none of its processes lived on" ||
+  bad "kill -9: $before rows, processes left: $(pgrep -f "work/$gpid-" | wc -l)"
+$G batch "$class" -j1 --no-cache --db "$tmp/k.db" >"$tmp/k2.txt" 2>&1
+rows=$(sql "$tmp/k.db" "SELECT COUNT(*), SUM(state = 'graded'), MAX(runs) FROM submissions")
+grep -q "$before already graded" "$tmp/k2.txt" && grep -q "Done: $((n - before)) graded now, $before kept" "$tmp/k2.txt" &&
+  [ "$rows" = "$n|$n|1" ] && ! ls -d "$root/build/work/$gpid-"* >/dev/null 2>&1 &&
+  ok "the same command resumed: $before kept, $((n - before)) graded, each graded once ($rows), scratch cleaned" ||
+  { bad "resume: rows $rows"; tail -4 "$tmp/k2.txt"; }
+diff <(cut -d, -f1-5 "$tmp/grades.csv" | grep -v '^carol') \
+  <($G export --db "$tmp/k.db" | cut -d, -f1-5 | grep -v '^carol') >/dev/null &&
+  ok "the resumed gradebook has the same grades as the uninterrupted one" || bad "resumed grades differ"
+
+echo "Shards:"
+$G batch "$class" --shard 1/2 -j1 --db "$tmp/s1.db" >"$tmp/s1.txt" 2>&1 &
+p1=$!
+$G batch "$class" --shard 2/2 -j1 --db "$tmp/s2.db" >"$tmp/s2.txt" 2>&1 &
+p2=$!
+wait $p1; r1=$?; wait $p2; r2=$?
+c1=$(count "$tmp/s1.db"); c2=$(count "$tmp/s2.db")
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $((c1 + c2)) -eq $n ] && [ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] &&
+  ok "two shards graded at the same time split the class ($c1 + $c2)" ||
+  { bad "shards: exit $r1/$r2, rows $c1 + $c2"; tail -3 "$tmp/s1.txt" "$tmp/s2.txt"; }
+$G merge --db "$tmp/merged.db" "$tmp/s1.db" "$tmp/s2.db" >"$tmp/merge.txt" 2>&1
+diff <($G export --db "$tmp/book.db" | cut -d, -f1-8) <($G export --db "$tmp/merged.db" | cut -d, -f1-8) >/dev/null &&
+  grep -q "$n submissions, $n graded" "$tmp/merge.txt" &&
+  ok "merge joins the shards into the same gradebook as one batch" || { bad "merge"; cat "$tmp/merge.txt"; }
+$G merge --db "$tmp/merged.db" "$tmp/s1.db" >"$tmp/merge2.txt" 2>&1
+grep -q "0 submissions taken" "$tmp/merge2.txt" && ok "merging a shard twice takes nothing twice" || bad "merge twice: $(cat "$tmp/merge2.txt")"
+
+echo "Mistakes:"
+$G batch "$tmp/nowhere" --db "$tmp/x.db" >"$tmp/m1.txt" 2>&1
+[ $? -eq 2 ] && grep -q "is not a folder of submissions" "$tmp/m1.txt" && ok "batch on a missing folder says so" || bad "batch on a missing folder"
+$G batch "$class" --shard 3/2 >"$tmp/m2.txt" 2>&1
+[ $? -eq 2 ] && grep -q "shard takes I/N" "$tmp/m2.txt" && ok "a bad --shard is explained" || bad "bad --shard"
+echo "not a database" >"$tmp/junk.db"
+$G batch "$class" --db "$tmp/junk.db" >"$tmp/m3.txt" 2>&1
+[ $? -eq 70 ] && grep -q "not a gradebook" "$tmp/m3.txt" && [ "$(cat "$tmp/junk.db")" = "not a database" ] && ok "a file that is not a gradebook is refused, untouched" || { bad "junk gradebook"; cat "$tmp/m3.txt"; }
+finish
