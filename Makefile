@@ -40,6 +40,8 @@ help:
 	@echo "make run-examples  run every example and pitfall once"
 	@echo "make verify     every solution passes, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
+	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
+	@echo "make gradescope [ASSIGNMENT=...] [HIDDEN=DIR]  the Gradescope autograder zip"
 	@echo "make clean      remove build/"
 	@echo "Then: build/grader help"
 
@@ -121,7 +123,11 @@ E2E := $(wildcard tests/e2e*.sh)
 e2e: all
 	@set -e; for t in $(E2E); do echo "== $$t"; bash $$t; done
 
-test: all
+test:
+	@if [ ! -d solutions ] || [ ! -d tests ]; then \
+	  echo "make test is the workbook's own test suite: it needs solutions/ and tests/,"; \
+	  echo "which a handout leaves out. Use make run, or build/grader check."; exit 2; fi
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory run-examples
 	@$(BUILD)/grader verify
@@ -130,6 +136,16 @@ test: all
 
 bench: all
 	@bash tests/bench.sh
+
+# ---- For instructors -----------------------------------------------------------
+# ASSIGNMENT=assignments/FILE.txt picks exercises and points; HIDDEN=DIR adds
+# hidden tests (HIDDEN/NN-chapter/MM-exercise/test_*.c) to the Gradescope zip.
+
+handout: $(BUILD)/grader
+	@bash mk/package.sh handout $(ASSIGNMENT)
+
+gradescope: $(BUILD)/grader
+	@bash mk/package.sh gradescope "$(ASSIGNMENT)" $(HIDDEN)
 
 clean:
 	rm -rf $(BUILD)

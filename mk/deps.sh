@@ -3,9 +3,9 @@
 # installed. As root it installs what is missing (apt-get update first);
 # otherwise it prints the one command that does, and fails.
 set -u
-# The last five are for instructors and the workbook's own tests: the
-# gradebook's shell, the Gradescope zip, and checking JUnit XML.
-pkgs="libev-dev check pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev bubblewrap binutils sqlite3 zip unzip libxml2-utils perl"
+# The last ones are for instructors and the workbook's own tests: the
+# gradebook's shell, the Gradescope zip, and checking JSON, JUnit XML, TAP.
+pkgs="libev-dev check pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev bubblewrap binutils sqlite3 zip unzip jq libxml2-utils perl"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -78,6 +78,7 @@ typedef struct gr_workbook {
   int nex;
   gr_exercise_t *ex;
   char assignment[160]; /* its title, when an assignment picked exercises */
+  char assignment_file[PATH_MAX]; /* a handout's .assignment, not applied yet */
 } gr_workbook_t;
 
 /* Finds the workbook (the folder above this program's build/ folder) and
@@ -92,8 +93,10 @@ int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
                            const char *visibility);
 
 /* Narrows the workbook to an assignment's exercises, in its order, with
- * its points (assignment.c). A handout's own `.assignment` file is applied
- * when the workbook loads. 0, or -1 with messages naming file:line. */
+ * its points (assignment.c). 0, or -1 with messages naming file:line. A
+ * handout's own `.assignment` is found by gr_workbook_load and applied by
+ * main, or by gr_args_apply after any hidden tests (whose points then
+ * count within the assignment's). */
 int gr_assignment_apply(gr_workbook_t *wb, const char *file);
 
 /* Finds an exercise by id, by its folder name ("01-async-sleep"), by a
@@ -237,6 +240,7 @@ typedef struct gr_options {
 
 typedef struct gr_grading {
   const char *submission;  /* the folder graded */
+  const char *assignment;  /* its title, or NULL */
   int nex;
   gr_ex_result_t *ex;
   int score, max;

@@ -928,6 +928,7 @@ int gr_grade_start(gr_workbook_t *wb, const char *submission,
     return -1;
   }
   g->submission = submission;
+  g->assignment = wb->assignment[0] ? wb->assignment : NULL;
   gr_sandbox_require(wb->build);
   g->isolation = gr_isolation();
   struct sub_ctx *s = gr_xmalloc(sizeof *s);

@@ -97,8 +97,10 @@ int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
 int gr_args_apply(gr_workbook_t *wb, const gr_args_t *a) {
   if (a->hidden && gr_workbook_add_hidden(wb, a->hidden, a->visibility) < 0)
     return 2;
-  if (a->assignment && gr_assignment_apply(wb, a->assignment) < 0)
+  const char *file = a->assignment ? a->assignment : wb->assignment_file;
+  if (*file && gr_assignment_apply(wb, file) < 0)
     return 2;
+  wb->assignment_file[0] = 0;
   return 0;
 }
 

@@ -57,8 +57,25 @@ static int resolve(gr_workbook_t *wb, int argc, char **argv,
 }
 
 int gr_cmd_list(gr_workbook_t *wb, int argc, char **argv) {
-  (void)argc, (void)argv;
   FILE *f = stdout;
+  /* --ids [--assignment FILE]: just the exercise ids, for scripts */
+  int ids = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--ids")) {
+      ids = 1;
+    } else if (!strcmp(argv[i], "--assignment") && i + 1 < argc) {
+      if (gr_assignment_apply(wb, argv[++i]) < 0)
+        return 2;
+    } else {
+      fprintf(stderr, "usage: grader list [--ids] [--assignment FILE]\n");
+      return 2;
+    }
+  }
+  if (ids) {
+    for (int i = 0; i < wb->nex; i++)
+      fprintf(f, "%s\n", wb->ex[i].id);
+    return 0;
+  }
   int done = 0;
   const char *green = gr_c(f, "\033[32m"), *off = gr_c(f, "\033[0m"),
              *dim = gr_c(f, "\033[2m");

@@ -90,8 +90,10 @@ static void indent(FILE *f, const char *text, const char *pad, int max_lines) {
 static void report_text(FILE *f, const gr_grading_t *g) {
   const char *bold = gr_c(f, "\033[1m"), *red = gr_c(f, "\033[31m"),
              *green = gr_c(f, "\033[32m"), *off = gr_c(f, "\033[0m");
-  fprintf(f, "Grading %s\nIsolation: %s\n\n", g->submission,
-          gr_isolation_text(g->isolation));
+  fprintf(f, "Grading %s\n", g->submission);
+  if (g->assignment)
+    fprintf(f, "Assignment: %s\n", g->assignment);
+  fprintf(f, "Isolation: %s\n\n", gr_isolation_text(g->isolation));
   for (int i = 0; i < g->nex; i++) {
     const gr_ex_result_t *e = &g->ex[i];
     fprintf(f, "%s%-48s%s %s%3d/%-3d%s %s\n", bold, e->ex->id, off,
@@ -133,6 +135,8 @@ static json_t *jstr(const char *s) {
 static void report_json(FILE *f, const gr_grading_t *g) {
   json_t *root = json_object();
   json_object_set_new(root, "submission", jstr(g->submission));
+  if (g->assignment)
+    json_object_set_new(root, "assignment", jstr(g->assignment));
   json_object_set_new(root, "score", json_integer(g->score));
   json_object_set_new(root, "max_score", json_integer(g->max));
   json_object_set_new(root, "seconds", json_real(g->secs));
@@ -177,8 +181,18 @@ static void report_gradescope(FILE *f, const gr_grading_t *g) {
   json_object_set_new(root, "score", json_integer(g->score));
   json_object_set_new(root, "execution_time", json_integer((json_int_t)(g->secs + 0.5)));
   gr_buf_t summary = {0};
+  if (g->assignment)
+    gr_buf_printf(&summary, "%s. ", g->assignment);
   gr_buf_printf(&summary, "Total: %d/%d points. Isolation: %s.", g->score,
                 g->max, gr_isolation_text(g->isolation));
+  for (int i = 0; i < g->nex; i++)
+    if (g->ex[i].state == GR_EX_INTERNAL) {
+      gr_buf_printf(&summary, "\nSome tests could not be graded because of a "
+                              "fault in the autograder, not in your code: "
+                              "those points are not your score yet. Please "
+                              "tell your instructor.");
+      break;
+    }
   json_object_set_new(root, "output", jstr(summary.data));
   gr_buf_free(&summary);
   json_object_set_new(root, "visibility", json_string("visible"));

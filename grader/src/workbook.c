@@ -155,10 +155,10 @@ int gr_workbook_load(gr_workbook_t *wb, const char *argv0) {
   }
   /* A handout made for an assignment carries it: the learner sees the
    * exercises and points the instructor will grade. */
-  char handout[PATH_MAX + 16];
-  snprintf(handout, sizeof handout, "%s/.assignment", wb->root);
-  if (gr_is_file(handout) && gr_assignment_apply(wb, handout) < 0)
-    return -1;
+  snprintf(wb->assignment_file, sizeof wb->assignment_file, "%s/.assignment",
+           wb->root);
+  if (!gr_is_file(wb->assignment_file))
+    wb->assignment_file[0] = 0;
   return 0;
 }
 

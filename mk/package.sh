@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# package.sh - what an instructor hands out, built from this workbook:
+#
+#   package.sh handout    [ASSIGNMENT]          -> build/handout/NAME.tar.gz
+#   package.sh gradescope [ASSIGNMENT] [HIDDEN] -> build/gradescope/NAME.zip
+#
+# Both hold the lessons, the grader's sources and the chosen exercises,
+# never solutions/, tests/ or hidden tests of the workbook. A handout keeps
+# each exercise's starting files in .stubs/ (so `grader reset` works
+# without git); the Gradescope zip adds setup.sh, run_autograder and the
+# instructor's hidden tests. With an ASSIGNMENT file, only its exercises go
+# in, and the file goes along as .assignment (the grader then uses its
+# points). Run by `make handout` and `make gradescope`.
+set -eu
+cd "$(dirname "$0")/.."
+kind=${1:?handout or gradescope}
+assignment=${2:-}
+hidden=${3:-}
+G=build/grader
+name=workbook
+if [ -n "$assignment" ]; then
+  [ -f "$assignment" ] || { echo "package: no assignment file $assignment" >&2; exit 2; }
+  name=$(basename "$assignment" .txt)
+fi
+ids=$($G list --ids ${assignment:+--assignment "$assignment"})
+[ -n "$ids" ] || exit 2
+out=build/$kind
+stage=$out/$name
+rm -rf "$stage" && mkdir -p "$stage/exercises"
+# The workbook minus what learners must not have.
+cp -r README.md Makefile .gitignore mk chapters grader lib server "$stage/"
+for id in $ids; do
+  mkdir -p "$stage/exercises/$(dirname "$id")"
+  cp -r "exercises/$id" "$stage/exercises/$id"
+done
+[ -z "$assignment" ] || cp "$assignment" "$stage/.assignment"
+# Leftovers a learner or editor may have put next to the stubs.
+find "$stage" \( -name '*.backup-*' -o -name '*.o' -o -name '*~' \) -delete
+
+case $kind in
+handout)
+  for id in $ids; do
+    mkdir -p "$stage/.stubs/$id"
+    for f in exercises/"$id"/*.c; do
+      case $(basename "$f") in test_*) ;; *) cp "$f" "$stage/.stubs/$id/" ;; esac
+    done
+  done
+  tar -C "$out" -czf "$out/$name.tar.gz" "$name"
+  echo "Handout: $out/$name.tar.gz ($(echo $ids | wc -w) exercises; no solutions, no tests of the workbook)"
+  echo "Learners unpack it and run: make run"
+  ;;
+gradescope)
+  if [ -n "$hidden" ]; then
+    [ -d "$hidden" ] || { echo "package: no hidden tests folder $hidden" >&2; exit 2; }
+    cp -r "$hidden" "$stage/hidden"
+  fi
+  cp mk/gradescope/setup.sh mk/gradescope/run_autograder "$stage/"
+  chmod +x "$stage/setup.sh" "$stage/run_autograder"
+  rm -f "$out/$name.zip"
+  (cd "$stage" && zip -qr "../$name.zip" .)
+  echo "Gradescope autograder: $out/$name.zip ($(echo $ids | wc -w) exercises${hidden:+, hidden tests from $hidden})"
+  echo "Upload it as the assignment's autograder (Ubuntu base image)."
+  ;;
+*)
+  echo "package: handout or gradescope, not $kind" >&2
+  exit 2
+  ;;
+esac

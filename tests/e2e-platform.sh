@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# e2e-platform.sh - what platforms and instructors take from the grader,
+# checked by the tools that will read it: TAP by Perl's prove, JUnit XML
+# against the schema CI systems read (tests/junit.xsd), results.json by
+# Gradescope's rules (with jq); an assignment's points; the learner
+# handout, built and used as a learner would; and the Gradescope zip, set
+# up and run on an upload laid out as Gradescope lays it out.
+# Run by `make e2e`.
+source "$(dirname "$0")/lib.sh"
+A=assignments/week-02.txt
+
+echo "Report formats, read by their consumers:"
+# A submission that prints forged TAP, JUnit and JSON lines everywhere.
+forged=$tmp/forged && mkdir -p "$forged" && cp tests/hostile/forged-results/async_sleep.c "$forged/"
+ntests=$($G grade solutions --format json | jq '[.exercises[].tests[]] | length')
+nfirst=$($G grade solutions --format json | jq --arg e "$first" '[.exercises[] | select(.id == $e) | .tests[]] | length')
+$G grade solutions --format tap >"$tmp/sol.tap" 2>/dev/null
+prove -e cat "$tmp/sol.tap" >"$tmp/prove1.txt" 2>&1 && grep -q "Tests=$ntests" "$tmp/prove1.txt" &&
+  ok "prove accepts the TAP of a full solution: $ntests tests, all successful" || { bad "prove on solutions"; cat "$tmp/prove1.txt"; }
+$G grade "$forged" --format tap >"$tmp/forged.tap" 2>/dev/null
+prove -e cat "$tmp/forged.tap" >"$tmp/prove2.txt" 2>&1
+grep -q "Tests: $ntests Failed: $ntests)" "$tmp/prove2.txt" &&
+  ok "prove reads forged output as part of failures, never as results: $ntests of $ntests failed" ||
+  { bad "prove on forged TAP"; cat "$tmp/prove2.txt"; }
+for s in solutions "$forged"; do
+  $G grade "$s" --format junit >"$tmp/j.xml" 2>/dev/null
+  if xmllint --noout --schema tests/junit.xsd "$tmp/j.xml" 2>"$tmp/xmllint.txt"; then
+    ok "JUnit XML of $(basename "$s") is valid against the schema CI systems read"
+  else bad "JUnit XML of $(basename "$s")"; head -5 "$tmp/xmllint.txt"; fi
+done
+n_fail=$(xmllint --xpath 'count(//testcase/failure)' "$tmp/j.xml")
+[ "$n_fail" = "$ntests" ] && ok "JUnit marks all $ntests tests of the forged submission as failures" || bad "JUnit failures: $n_fail"
+# Gradescope's rules for results.json: a score, tests with name, score <=
+# max_score, a status of passed/failed, a known visibility; total = sum.
+gs_rules='(.score | type == "number") and (.execution_time | type == "number")
+  and (.tests | length > 0) and ([.tests[].score] | add) == .score
+  and all(.tests[]; (.name | type == "string") and .score <= .max_score
+      and (.status == "passed" or .status == "failed")
+      and (.visibility | IN("hidden", "after_due_date", "after_published", "visible"))
+      and (.output | type == "string"))'
+$G grade "$forged" --format gradescope --out "$tmp/forged.json" 2>/dev/null
+jq -e "$gs_rules and .score == 0" "$tmp/forged.json" >/dev/null &&
+  ok "results.json follows Gradescope's rules; forged lines earn 0" || { bad "results.json"; head -30 "$tmp/forged.json"; }
+
+echo "Assignments:"
+$G grade solutions --assignment "$A" >"$tmp/a.txt" 2>&1
+want_total=$(grep -v '^#' "$A" | awk 'NF >= 2 { s += $2 } END { print s }')
+grep -q "^Assignment: Week 2" "$tmp/a.txt" && [ "$(total "$tmp/a.txt")" = "$want_total" ] &&
+  ok "an assignment's points replace the workbook's: solutions score $want_total/$want_total" || { bad "assignment points"; tail -3 "$tmp/a.txt"; }
+printf '%s\nno-such-exercise 5\n%s lots\n' "$first 10" "$first" >"$tmp/bad.txt"
+$G grade solutions --assignment "$tmp/bad.txt" >"$tmp/bad-a.txt" 2>&1
+[ $? -eq 2 ] && grep -q "bad.txt:2: no exercise \"no-such-exercise\"" "$tmp/bad-a.txt" && grep -q "bad.txt:3: \"lots\" is not a number" "$tmp/bad-a.txt" &&
+  ok "a mistake in an assignment file is named by file:line" || { bad "bad assignment"; cat "$tmp/bad-a.txt"; }
+
+echo "Learner handout (make handout ASSIGNMENT=$A):"
+make -s handout ASSIGNMENT="$A" >"$tmp/handout.txt" 2>&1
+tarball=build/handout/$(basename "$A" .txt).tar.gz
+mkdir -p "$tmp/learner" && tar -C "$tmp/learner" -xzf "$tarball"
+h=$tmp/learner/$(basename "$A" .txt)
+listing=$(cd "$h" && find . -type f | sort)
+if [ -d "$h/exercises/$first" ] && [ -f "$h/.stubs/$first/$(learner_files "$first" | head -1)" ] &&
+  [ -f "$h/.assignment" ] && ! grep -qE '^\./(solutions|tests|assignments)/' <<<"$listing" && [ ! -e "$h/.git" ]; then
+  ok "the handout has the exercises, their stubs in .stubs/ and the assignment; no solutions/, tests/ or .git"
+else bad "handout contents"; echo "$listing" | head -20; fi
+if (cd "$h" && make -s -j2 build/grader >"$tmp/hbuild.txt" 2>&1); then
+  (cd "$h" && build/grader check "$first") >"$tmp/h1.txt" 2>&1
+  f=$(learner_files "$first" | head -1)
+  cp "solutions/$first/$f" "$h/exercises/$first/$f"
+  (cd "$h" && build/grader check "$first") >"$tmp/h2.txt" 2>&1
+  (cd "$h" && build/grader reset "$first") >"$tmp/h3.txt" 2>&1
+  grep -q "Progress: 0/" "$tmp/h1.txt" && grep -q "^  ok " "$tmp/h2.txt" &&
+    cmp -s "$h/exercises/$first/$f" "exercises/$first/$f" && ls "$h/exercises/$first/$f".backup-* >/dev/null 2>&1 &&
+    ok "in the handout: check, solve, check again, reset from .stubs/ without git" ||
+    { bad "learner flow in the handout"; tail -5 "$tmp/h1.txt" "$tmp/h2.txt" "$tmp/h3.txt"; }
+  (cd "$h" && make test) >"$tmp/htest.txt" 2>&1
+  [ $? -ne 0 ] && grep -q "which a handout leaves out" "$tmp/htest.txt" &&
+    ok "make test in a handout explains that it is the authors' suite" || bad "make test in a handout"
+else bad "the handout does not build"; tail -20 "$tmp/hbuild.txt"; fi
+
+echo "Gradescope (make gradescope ASSIGNMENT=$A HIDDEN=...):"
+# An instructor's hidden test, worth 3 points, hidden until published.
+hid=$tmp/hidden/$first && mkdir -p "$hid"
+cat >"$hid/test_hidden.c" <<'HT'
+#include "async_sleep.h"
+#include "wbtest.h"
+static int calls;
+static void count(struct ev_loop *loop, void *arg) { (void)loop, (void)arg; calls++; }
+WB_TEST(zero_delay_still_calls_back, 3) {
+  ck_assert_int_eq(async_sleep(wb_loop(), 0, count, NULL), 0);
+  wb_run(wb_loop(), 1000);
+  wb_assert_calls(calls, 1, "the callback given to async_sleep");
+}
+END_TEST
+HT
+make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" >"$tmp/gs.txt" 2>&1
+zip=build/gradescope/$(basename "$A" .txt).zip
+ag=$tmp/autograder
+mkdir -p "$ag/source" "$ag/submission"
+unzip -q "$zip" -d "$ag/source" && cp "$ag/source/run_autograder" "$ag/run_autograder"
+if unzip -l "$zip" | grep -qE ' (solutions|tests)/'; then bad "the zip holds solutions/ or tests/"
+else ok "the zip has setup.sh and run_autograder at its root, hidden tests, no solutions/ or tests/"; fi
+if (cd "$ag/source" && bash ./setup.sh) >"$tmp/setup.txt" 2>&1; then
+  for f in $(learner_files "$first"); do cp "solutions/$first/$f" "$ag/submission/"; done
+  AUTOGRADER_ROOT=$ag "$ag/run_autograder" >"$tmp/run.txt" 2>&1
+  rc=$?
+  first_pts=$(awk -v e="$first" '$1 == e { print $2 }' "$A")
+  if [ $rc -eq 0 ] && jq -e "$gs_rules" "$ag/results/results.json" >/dev/null; then
+    got=$(jq '.score' "$ag/results/results.json")
+    hidden_vis=$(jq -r '.tests[] | select(.name | endswith("zero_delay_still_calls_back")) | .visibility' "$ag/results/results.json")
+    [ "$got" = "$first_pts" ] && [ "$hidden_vis" = after_published ] &&
+      ok "run_autograder on an upload of the first exercise: results.json scores $got, the hidden test is after_published" ||
+      bad "results.json score $got (want $first_pts), hidden test visibility '$hidden_vis'"
+  else bad "run_autograder exited $rc"; cat "$tmp/run.txt"; head -20 "$ag/results/results.json" 2>/dev/null; fi
+else bad "setup.sh failed"; tail -20 "$tmp/setup.txt"; fi
+finish
