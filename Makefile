@@ -29,7 +29,7 @@ TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
 DEPS_OK := $(BUILD)/.deps-ok
 
 .PHONY: all run test deps help clean examples run-examples verify unit e2e \
-        bench handout gradescope
+        bench flake handout gradescope
 all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES)
 
 help:
@@ -40,6 +40,7 @@ help:
 	@echo "make run-examples  run every example and pitfall once"
 	@echo "make verify     every solution passes, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
+	@echo "make flake      20 gradings of solutions/ with one core kept busy: counts flaky results"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
 	@echo "make gradescope [ASSIGNMENT=...] [HIDDEN=DIR]  the Gradescope autograder zip"
 	@echo "make clean      remove build/"
@@ -136,6 +137,9 @@ test:
 
 bench: all
 	@bash tests/bench.sh
+
+flake: all
+	@bash tests/flake.sh
 
 # ---- For instructors -----------------------------------------------------------
 # ASSIGNMENT=assignments/FILE.txt picks exercises and points; HIDDEN=DIR adds

@@ -29,16 +29,43 @@ direct_all() {
 }
 ms() { local s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $((($(date +%s%N) - s) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-: >"$tmp/cold"; : >"$tmp/warm"; : >"$tmp/direct"
+: >"$tmp/cold"; : >"$tmp/warm"; : >"$tmp/cached"; : >"$tmp/direct"
 for i in $(seq "$RUNS"); do
   rm -rf build/cache
   ms $G grade solutions >>"$tmp/cold"
-  ms $G grade solutions >>"$tmp/warm"
+  ms $G grade solutions --no-cache >>"$tmp/warm"
+  ms $G grade solutions >>"$tmp/cached"
   ms direct_all >>"$tmp/direct"
 done
 cold=$(median <"$tmp/cold"); warm=$(median <"$tmp/warm"); direct=$(median <"$tmp/direct")
+cached=$(median <"$tmp/cached")
 echo "median of $RUNS runs, grading all of solutions/:"
-echo "  grader, empty cache:      $cold ms"
-echo "  grader, warm cache:       $warm ms"
-echo "  by hand (cc + run tests): $direct ms"
+echo "  grader, empty cache:                  $cold ms"
+echo "  grader, objects cached, tests re-run: $warm ms"
+echo "  grader, results cached:               $cached ms"
+echo "  by hand (cc + run tests):             $direct ms"
 awk -v c="$cold" -v d="$direct" -v w="$warm" 'BEGIN { printf "  ratio cold/by-hand: %.2f   warm/by-hand: %.2f\n", c / d, w / d }'
+
+# batch -j1 against -j2 on a class of distinct submissions (each file has
+# its own first line, so each compiles; --no-cache: every test runs).
+K=${K:-6}
+class=$tmp/class
+for k in $(seq "$K"); do
+  mkdir -p "$class/learner$k"
+  for f in $(cd solutions && find . -name '*.c'); do
+    mkdir -p "$class/learner$k/$(dirname "$f")"
+    { echo "/* learner $k */"; cat "solutions/$f"; } >"$class/learner$k/$f"
+  done
+done
+: >"$tmp/j1"; : >"$tmp/j2"
+for i in $(seq "$RUNS"); do
+  for j in 1 2; do
+    rm -rf build/cache "$tmp/book.db"*
+    ms $G batch "$class" -j$j --no-cache --db "$tmp/book.db" >>"$tmp/j$j"
+  done
+done
+j1=$(median <"$tmp/j1"); j2=$(median <"$tmp/j2")
+echo "median of $RUNS runs, batch of $K submissions (cold cache, every test run):"
+echo "  batch -j1: $j1 ms"
+echo "  batch -j2: $j2 ms"
+awk -v a="$j1" -v b="$j2" 'BEGIN { printf "  speed-up -j2 over -j1: %.2fx\n", a / b }'
