@@ -270,6 +270,10 @@ const char *gr_status_text(enum gr_test_status s);
 enum gr_format { GR_FMT_TEXT, GR_FMT_JSON, GR_FMT_GRADESCOPE, GR_FMT_JUNIT, GR_FMT_TAP };
 
 int gr_format_parse(const char *name, enum gr_format *out);
+/* Writes text (cleaned to UTF-8) line by line, each line after `pad`, at
+ * most max_lines of them ("..." says more were cut). */
+void gr_indent(FILE *f, const char *text, const char *pad, int max_lines);
+
 /* Writes the grading in a format to f. */
 void gr_report(FILE *f, const gr_grading_t *g, enum gr_format fmt);
 

@@ -99,13 +99,7 @@ static void show_first_failure(FILE *f, const gr_ex_result_t *e) {
     const char *what[] = {"", "Missing file", "Unusable file", "Compile error",
                           "Link error", "Could not grade"};
     fprintf(f, "\n  %s:\n", what[e->state]);
-    int lines = 0;
-    for (const char *s = e->detail; s && *s && lines < 25; lines++) {
-      const char *eol = strchr(s, '\n');
-      int len = eol ? (int)(eol - s) : (int)strlen(s);
-      fprintf(f, "    %.*s\n", len, s);
-      s = eol ? eol + 1 : NULL;
-    }
+    gr_indent(f, e->detail, "    ", 25);
     return;
   }
   for (int t = 0; t < e->ntests; t++) {
@@ -114,22 +108,10 @@ static void show_first_failure(FILE *f, const gr_ex_result_t *e) {
       continue;
     fprintf(f, "\n  First failing test: %s (%s)\n", tr->test->name,
             gr_status_text(tr->status));
-    int lines = 0;
-    for (const char *s = tr->message; s && *s && lines < 20; lines++) {
-      const char *eol = strchr(s, '\n');
-      int len = eol ? (int)(eol - s) : (int)strlen(s);
-      fprintf(f, "    %.*s\n", len, s);
-      s = eol ? eol + 1 : NULL;
-    }
+    gr_indent(f, tr->message, "    ", 20);
     if (tr->output && *tr->output) {
       fprintf(f, "  Its output:\n");
-      lines = 0;
-      for (const char *s = tr->output; s && *s && lines < 10; lines++) {
-        const char *eol = strchr(s, '\n');
-        int len = eol ? (int)(eol - s) : (int)strlen(s);
-        fprintf(f, "    | %.*s\n", len, s);
-        s = eol ? eol + 1 : NULL;
-      }
+      gr_indent(f, tr->output, "    | ", 10);
     }
     return;
   }

@@ -73,7 +73,7 @@ static int ex_passed(const gr_ex_result_t *e) {
 
 /* ---- Text ---------------------------------------------------------------- */
 
-static void indent(FILE *f, const char *text, const char *pad, int max_lines) {
+void gr_indent(FILE *f, const char *text, const char *pad, int max_lines) {
   char *c = clean(text);
   int lines = 0;
   for (char *s = c, *eol; s && *s; s = eol ? eol + 1 : NULL) {
@@ -100,7 +100,7 @@ static void report_text(FILE *f, const gr_grading_t *g) {
             ex_passed(e) ? green : red, e->score, e->max, off,
             e->state == GR_EX_BUILT ? "" : state_text(e->state));
     if (e->state != GR_EX_BUILT) {
-      indent(f, e->detail, "      ", 30);
+      gr_indent(f, e->detail, "      ", 30);
       continue;
     }
     for (int t = 0; t < e->ntests; t++) {
@@ -111,10 +111,10 @@ static void report_text(FILE *f, const gr_grading_t *g) {
               tr->score, tr->test->points, tr->test->hidden ? " (hidden)" : "");
       if (tr->status != GR_PASS) {
         fprintf(f, "         %s:\n", gr_status_text(tr->status));
-        indent(f, tr->message, "         ", 20);
+        gr_indent(f, tr->message, "         ", 20);
         if (tr->output && *tr->output) {
           fprintf(f, "         its output:\n");
-          indent(f, tr->output, "         | ", 6);
+          gr_indent(f, tr->output, "         | ", 6);
         }
       }
     }
@@ -323,7 +323,7 @@ static void report_tap(FILE *f, const gr_grading_t *g) {
          * can be read as a TAP line. */
         fprintf(f, "  ---\n  status: %s\n  points: %d\n  message: |\n",
                 gr_status_text(tr->status), tr->test->points);
-        indent(f, e->state != GR_EX_BUILT ? e->detail : tr->message, "    ", 40);
+        gr_indent(f, e->state != GR_EX_BUILT ? e->detail : tr->message, "    ", 40);
         fprintf(f, "  ...\n");
       }
     }
