@@ -347,7 +347,7 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   sqlite3_finalize(get);
   printf("Batch: %d submission%s in %s", in_shard, in_shard == 1 ? "" : "s", a.dir);
   if (a.nshards > 1)
-    printf(" (shard %d/%d of %d)", a.shard, a.nshards, all);
+    printf(" (shard %d/%d; %d in all)", a.shard, a.nshards, all);
   printf(", gradebook %s\n", a.db);
   if (b.kept)
     printf("  %d already graded in the gradebook (same files, same tests): kept\n", b.kept);
