@@ -179,6 +179,9 @@ static void spawn(gr_job_t *job) {
     }
     close(sec[1]);
   }
+  /* The slot's uid is leased here, before the fork, once per slot. */
+  if (gr_sandbox_own_uid())
+    gr_sandbox_uid(p->slot);
   /* A compile job writes into its work folder as the slot's uid. */
   if (job->sb.compile && job->sb.workdir && gr_sandbox_own_uid() && !job->sb.trusted)
     if (chown(job->sb.workdir, (uid_t)gr_sandbox_uid(p->slot),

@@ -17,12 +17,15 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define UID_BASE 61000 /* job slot N runs as uid UID_BASE + N */
+#define UID_BASE 61000 /* job slots run as uids UID_BASE... */
+#define UID_RANGE 4096
+#define MAX_SLOTS 64
 
 static int iso_known = 0;
 static enum gr_isolation iso;
@@ -90,8 +93,51 @@ static void apply_limits(const gr_sandbox_t *sb, int own_uid) {
     set_limit(RLIMIT_NPROC, 64);
 }
 
+/* Each job slot leases a uid of its own for the life of this process: a
+ * lock file per uid, held with flock, so that two graders on one machine
+ * (a batch and a learner's check, two shards) never share a uid and never
+ * kill each other's jobs. The kernel drops the lock when the holder dies,
+ * even by kill -9. */
+static int slot_uid[MAX_SLOTS];
+
+static void kill_uid(uid_t uid);
+
+static int lease_uid(int slot) {
+  if (slot < 0 || slot >= MAX_SLOTS)
+    slot = 0;
+  if (slot_uid[slot])
+    return slot_uid[slot];
+  const char *dir = "/run/wb-grader";
+  struct stat st;
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+    dir = "/tmp";
+  else if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
+    dir = "/tmp";
+  for (int u = UID_BASE; u < UID_BASE + UID_RANGE; u++) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%swb-grader-uid-%d", dir,
+             strcmp(dir, "/tmp") ? "" : ".", u);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+      continue;
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      close(fd);
+      continue;
+    }
+    /* the fd stays open: the lease lasts as long as this process */
+    slot_uid[slot] = u;
+    kill_uid((uid_t)u); /* whatever a grader killed with -9 left behind */
+    return u;
+  }
+  fprintf(stderr, "grader: no free uid for job slot %d; using %d\n", slot,
+          UID_BASE + slot);
+  return slot_uid[slot] = UID_BASE + slot;
+}
+
 static void drop_to_slot_uid(int slot) {
-  uid_t uid = (uid_t)(UID_BASE + slot);
+  uid_t uid = (uid_t)(slot >= 0 && slot < MAX_SLOTS && slot_uid[slot]
+                          ? slot_uid[slot]
+                          : UID_BASE + slot);
   if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0) {
     fprintf(stderr, "grader: could not drop privileges: %s\n", strerror(errno));
     _exit(126);
@@ -181,11 +227,16 @@ void gr_sandbox_cleanup(const gr_sandbox_t *sb, int pid) {
   if (!have_root())
     return;
   /* Everything running as the slot's uid belongs to this job: processes
-   * that left the group with setsid included. kill(-1) from that uid
-   * reaches exactly those. */
+   * that left the group with setsid included. */
+  kill_uid((uid_t)lease_uid(sb->slot));
+}
+
+/* kill(-1) from that uid reaches exactly its processes. */
+static void kill_uid(uid_t uid) {
   pid_t killer = fork();
   if (killer == 0) {
-    drop_to_slot_uid(sb->slot);
+    if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+      _exit(1);
     kill(-1, SIGKILL);
     _exit(0);
   }
@@ -201,6 +252,8 @@ static int bwrap_works(void) {
     snprintf(iso_why, sizeof iso_why, "bubblewrap is not installed (apt-get install bubblewrap)");
     return 0;
   }
+  if (have_root())
+    lease_uid(0); /* taken here: the child below drops to it */
   pid_t pid = fork();
   if (pid == 0) {
     int null = open("/dev/null", O_WRONLY);
@@ -227,7 +280,7 @@ static int bwrap_works(void) {
 
 int gr_sandbox_own_uid(void) { return have_root(); }
 
-int gr_sandbox_uid(int slot) { return UID_BASE + slot; }
+int gr_sandbox_uid(int slot) { return lease_uid(slot); }
 
 enum gr_isolation gr_isolation(void) {
   if (iso_known)
