@@ -90,6 +90,9 @@ static void untrack_slot(struct tracked *t) {
   if ((wb_cb_t)t->w->cb == wb__trampoline)
     t->w->cb = (void (*)(struct ev_loop *, ev_watcher *, int))t->cb;
   *t = tracked[--ntracked];
+  /* No stale copy of the pointer may stay behind: LeakSanitizer would take
+   * it for a reference and miss a watcher's struct that was never freed. */
+  tracked[ntracked] = (struct tracked){0};
 }
 
 void wb__trampoline(struct ev_loop *loop, ev_watcher *w, int revents) {
@@ -275,6 +278,8 @@ void wb__test_end(void) {
     ev_loop_destroy(test_loop);
     test_loop = NULL;
   }
+  memset(tracked, 0, sizeof tracked);
+  ntracked = 0;
 }
 
 /* ---- Bounded run --------------------------------------------------------- */
