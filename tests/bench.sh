@@ -20,7 +20,7 @@ direct_one() { # exercise id
   done
   for t in exercises/"$e"/test_*.c; do
     cc -std=c17 -g -O1 -Wall -Wextra -Wpedantic -Werror -Iexercises/"$e" -Ilib -Iserver -Igrader/support -c "$t" -o "$d/t.o" &&
-      cc -o "$d/bin" build/obj/grader/support/runner.o $objs "$d/t.o" -Wl,--start-group build/libwbtest.a build/libwb.a -Wl,--end-group $libs "$wrap" &&
+      cc -o "$d/bin" build/obj/grader/support/runner.o $objs "$d/t.o" build/libwbtest.a $libs "$wrap" &&
       "$d/bin" >/dev/null || return 1
   done
 }

@@ -376,17 +376,17 @@ struct link_data {
   char out[PATH_MAX];
 };
 
+/* The runner and the test-support library, which holds the parts of the
+ * runtime that tests use (server, lag probe) but not the chapters' helpers
+ * such as lib/wb_http: an exercise may ask the learner to write those. */
 static void runtime_paths(const gr_workbook_t *wb, int sanitize, char *runner,
-                          char *support, char *lib) {
+                          char *support) {
   const char *v = sanitize ? "asan" : "obj";
   snprintf(runner, PATH_MAX, "%s/%s/grader/support/runner.o", wb->build, v);
-  if (sanitize) {
+  if (sanitize)
     snprintf(support, PATH_MAX, "%s/asan/libwbtest.a", wb->build);
-    snprintf(lib, PATH_MAX, "%s/asan/libwb.a", wb->build);
-  } else {
+  else
     snprintf(support, PATH_MAX, "%s/libwbtest.a", wb->build);
-    snprintf(lib, PATH_MAX, "%s/libwb.a", wb->build);
-  }
 }
 
 static unsigned long long stat_key(unsigned long long h, const char *path) {
@@ -400,8 +400,8 @@ static unsigned long long stat_key(unsigned long long h, const char *path) {
 
 static void link_exercise(struct ex_ctx *c) {
   const gr_exercise_t *ex = c->res->ex;
-  char runner[PATH_MAX], support[PATH_MAX], lib[PATH_MAX];
-  runtime_paths(c->wb, c->opt->sanitize, runner, support, lib);
+  char runner[PATH_MAX], support[PATH_MAX];
+  runtime_paths(c->wb, c->opt->sanitize, runner, support);
   for (int s = 0; s < ex->nsources; s++) {
     int tobj = c->nobjs_learner + s;
     unsigned long long key = gr_hash(GR_HASH_INIT, "bin", 3);
@@ -410,7 +410,6 @@ static void link_exercise(struct ex_ctx *c) {
     key = gr_hash(key, &c->keys[tobj], sizeof c->keys[tobj]);
     key = stat_key(key, runner);
     key = stat_key(key, support);
-    key = stat_key(key, lib);
     char cached[PATH_MAX];
     cache_path(c->wb, key, ".bin", cached);
     /* The test runs from its own hard link in the work folder: the sandbox
@@ -438,10 +437,7 @@ static void link_exercise(struct ex_ctx *c) {
     for (int i = 0; i < c->nobjs_learner; i++)
       job->argv[n++] = gr_xstrdup(c->objs[i]);
     job->argv[n++] = gr_xstrdup(c->objs[tobj]);
-    job->argv[n++] = gr_xstrdup("-Wl,--start-group");
     job->argv[n++] = gr_xstrdup(support);
-    job->argv[n++] = gr_xstrdup(lib);
-    job->argv[n++] = gr_xstrdup("-Wl,--end-group");
     add_words(job, &n, WB_LIBS);
     gr_buf_t wrap = {0};
     gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again");

@@ -69,6 +69,19 @@ static void wb__read_secret(int argc, char **argv, char **envp) {
 __attribute__((used, section(".preinit_array"))) static void (
     *const wb__preinit)(int, char **, char **) = wb__read_secret;
 
+/* Test binaries do not link lib/wb_http (see the Makefile): an exercise
+ * may ask the learner to write that glue. A learner's call to it fails to
+ * link, and the linker prints these words (a .gnu.warning section) next to
+ * "undefined reference", so the learner knows why. */
+#define WB_NOT_IN_TESTS(sym)                                                   \
+  __attribute__((used, section(".gnu.warning." #sym))) static const char       \
+      wb__warn_##sym[] =                                                       \
+          #sym " belongs to the workbook's chapters (lib/wb_http), not to "   \
+          "the exercises: the exercise asks you to write this part yourself "  \
+          "(its README shows how), so the tests do not link it.";
+WB_NOT_IN_TESTS(wb_http_get)
+WB_NOT_IN_TESTS(wb_http_cancel)
+
 static const struct wb_test *find_test(const char *name) {
   for (const struct wb_test *t = __start_wb_tests; t < __stop_wb_tests; t++)
     if (strcmp(t->test->name, name) == 0)
