@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 G=build/grader
-wrap="-Wl,--wrap=ev_timer_again$(for t in io timer periodic signal child stat idle prepare check async; do printf ',--wrap=ev_%s_start,--wrap=ev_%s_stop' $t $t; done)"
+wrap="-Wl,--wrap=ev_timer_again,--wrap=ev_once$(for t in io timer periodic signal child stat idle prepare check async; do printf ',--wrap=ev_%s_start,--wrap=ev_%s_stop' $t $t; done)"
 libs="-lev -lcurl -ljansson -lpthread -lm $(pkg-config --libs check)"
 tmp=$(mktemp -d /tmp/wb-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

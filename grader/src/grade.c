@@ -440,7 +440,7 @@ static void link_exercise(struct ex_ctx *c) {
     job->argv[n++] = gr_xstrdup(support);
     add_words(job, &n, WB_LIBS);
     gr_buf_t wrap = {0};
-    gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again");
+    gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again,--wrap=ev_once");
 #define X(type) gr_buf_printf(&wrap, ",--wrap=ev_" #type "_start,--wrap=ev_" #type "_stop");
     WB_WATCHER_TYPES(X)
 #undef X
