@@ -18,7 +18,11 @@ CHECK_LIBS = $(shell pkg-config --libs check)
 LIBS       = -lev -lcurl -ljansson -lpthread -lm
 
 LIB_SRC     := $(wildcard server/wb_server.c lib/*.c)
-SUPPORT_SRC := grader/support/wbtest.c grader/support/wraps.c
+# Test binaries get the support library and only the parts of the runtime
+# the tests use (the server, the lag probe), never lib/wb_http: an exercise
+# may ask learners to write that glue themselves (02.3 does).
+SUPPORT_SRC := grader/support/wbtest.c grader/support/wraps.c \
+               server/wb_server.c lib/wb_lag.c
 GRADER_SRC  := $(wildcard grader/src/*.c)
 EXAMPLE_SRC := $(wildcard chapters/*/*.c)
 TEST_SRC    := $(wildcard tests/test_*.c)
@@ -52,8 +56,9 @@ $(DEPS_OK): mk/deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
 # ---- Libraries ---------------------------------------------------------------
-# Plain and sanitizer builds of the shared runtime (server, lib) and of the
-# test-support library, which the grader links into every test binary.
+# The shared runtime (server, lib) for chapter programs and the workbook's
+# own tests, and plain and sanitizer builds of the test-support library,
+# which the grader links into every test binary.
 
 $(BUILD)/obj/%.o: %.c $(DEPS_OK)
 	@mkdir -p $(@D)
@@ -65,15 +70,15 @@ $(BUILD)/asan/%.o: %.c $(DEPS_OK)
 
 $(BUILD)/libwb.a: $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 	$(AR) rcs $@ $^
-$(BUILD)/asan/libwb.a: $(LIB_SRC:%.c=$(BUILD)/asan/%.o)
-	$(AR) rcs $@ $^
-$(BUILD)/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
-	$(AR) rcs $@ $^
-$(BUILD)/asan/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/asan/%.o)
-	$(AR) rcs $@ $^
+# Made afresh when the Makefile changes what they hold: ar never drops a
+# member, and an archive from before must not keep one tests may not use.
+$(BUILD)/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+$(BUILD)/asan/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/asan/%.o) Makefile
+	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
-RUNTIME := $(BUILD)/libwb.a $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o \
-           $(BUILD)/asan/libwb.a $(BUILD)/asan/libwbtest.a $(BUILD)/asan/grader/support/runner.o
+RUNTIME := $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o \
+           $(BUILD)/asan/libwbtest.a $(BUILD)/asan/grader/support/runner.o
 
 # ---- The grader ----------------------------------------------------------------
 # It compiles exercises itself; what it needs to know is passed here once.

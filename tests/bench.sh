@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 G=build/grader
-wrap="-Wl,--wrap=ev_timer_again$(for t in io timer periodic signal child stat idle prepare check async; do printf ',--wrap=ev_%s_start,--wrap=ev_%s_stop' $t $t; done)"
+wrap="-Wl,--wrap=ev_timer_again,--wrap=ev_once$(for t in io timer periodic signal child stat idle prepare check async; do printf ',--wrap=ev_%s_start,--wrap=ev_%s_stop' $t $t; done)"
 libs="-lev -lcurl -ljansson -lpthread -lm $(pkg-config --libs check)"
 tmp=$(mktemp -d /tmp/wb-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -20,7 +20,7 @@ direct_one() { # exercise id
   done
   for t in exercises/"$e"/test_*.c; do
     cc -std=c17 -g -O1 -Wall -Wextra -Wpedantic -Werror -Iexercises/"$e" -Ilib -Iserver -Igrader/support -c "$t" -o "$d/t.o" &&
-      cc -o "$d/bin" build/obj/grader/support/runner.o $objs "$d/t.o" -Wl,--start-group build/libwbtest.a build/libwb.a -Wl,--end-group $libs "$wrap" &&
+      cc -o "$d/bin" build/obj/grader/support/runner.o $objs "$d/t.o" build/libwbtest.a $libs "$wrap" &&
       "$d/bin" >/dev/null || return 1
   done
 }

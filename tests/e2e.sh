@@ -69,7 +69,12 @@ head -1 "$tmp/junit.xml" | grep -q '<?xml' && tail -1 "$tmp/junit.xml" | grep -q
 $G grade "$tmp/half" --format json >"$tmp/report.json" 2>/dev/null
 grep -q '"exercises"' "$tmp/report.json" && ok "JSON report" || bad "JSON report"
 
-echo "Hostile submissions (for $first):"
+# Each case is a folder of learner files, graded as a flat upload. The
+# first line of its .c file (or its EXPECT file) says what must happen:
+#   /* expect: [exercise ID,] score N[, report "TEXT"][, sanitize]
+#      [, needs bubblewrap][, no process "NAME" left] */
+# The score is the named exercise's, by default the first exercise's.
+echo "Hostile submissions (for $first unless they say otherwise):"
 for case_dir in tests/hostile/*/; do
   name=$(basename "$case_dir")
   sub="$tmp/hostile-$name"
@@ -79,8 +84,11 @@ for case_dir in tests/hostile/*/; do
   if [ "$name" = huge-file ]; then
     { echo 'int async_sleep;'; head -c 1200000 /dev/zero | tr '\0' '/'; } >"$sub/async_sleep.c"
   fi
-  expect=$(head -1 "$case_dir"/async_sleep.c 2>/dev/null | grep 'expect:' || cat "$case_dir/EXPECT")
-  score=$(sed -n 's/.*expect: score \([0-9]*\).*/\1/p' <<<"$expect")
+  src=$(ls "$case_dir"*.c 2>/dev/null | head -1)
+  expect=$(head -1 "${src:-/dev/null}" | grep 'expect:' || cat "$case_dir/EXPECT")
+  named=$(sed -n 's|.*expect: exercise \([^ ,]*\),.*|\1|p' <<<"$expect")
+  ex=${named:-$first}
+  score=$(sed -n 's/.*[:,] score \([0-9]*\).*/\1/p' <<<"$expect")
   text=$(sed -n 's/.*report "\([^"]*\)".*/\1/p' <<<"$expect")
   flags="--timeout 2"
   case "$expect" in *sanitize*) flags="$flags --sanitize" ;; esac
@@ -88,7 +96,7 @@ for case_dir in tests/hostile/*/; do
   timeout 120 "$G" grade "$sub" $flags >"$tmp/$name.txt" 2>&1
   rc=$?
   ms=$((($(date +%s%N) - start) / 1000000))
-  got=$(ex_score "$tmp/$name.txt" "$first")
+  got=$(ex_score "$tmp/$name.txt" "$ex")
   case "$expect" in *"needs bubblewrap"*)
     if ! grep -q '^Isolation: bubblewrap' "$tmp/$name.txt"; then
       echo "  skip  $name: bubblewrap is not usable here ($(sed -n 's/^Isolation: //p' "$tmp/$name.txt"))"
@@ -100,7 +108,7 @@ for case_dir in tests/hostile/*/; do
   [ "$got" = "$score" ] || why="$why score ${got:-none}, want $score"
   [ -z "$text" ] || grep -qF "$text" "$tmp/$name.txt" || why="$why; report lacks \"$text\""
   case "$expect" in *"no process"*) pgrep -x wbescapee >/dev/null && why="$why; a process escaped" ;; esac
-  [ -z "$why" ] && ok "$name: scored $got, contained (${ms} ms)" || { bad "$name: $why"; sed 's/^/        /' "$tmp/$name.txt" | head -30; }
+  [ -z "$why" ] && ok "$name: scored $got${named:+ in ${named#*/}}, contained (${ms} ms)" || { bad "$name: $why"; sed 's/^/        /' "$tmp/$name.txt" | head -30; }
 done
 pkill -x wbescapee 2>/dev/null
 
@@ -108,7 +116,7 @@ echo "Learner commands (on a scratch copy of the workbook):"
 wb="$tmp/learner"
 # Its own build/ (own progress and hint state) sharing the built runtime.
 mkdir -p "$wb/build" && cp -r exercises grader lib server "$wb/"
-(cd build && cp -a --parents libwb.a libwbtest.a obj/grader/support/runner.o asan/libwb.a asan/libwbtest.a asan/grader/support/runner.o "$wb/build/")
+(cd build && cp -a --parents libwbtest.a obj/grader/support/runner.o asan/libwbtest.a asan/grader/support/runner.o "$wb/build/")
 mkdir -p "$wb/.stubs" && cp -r exercises/. "$wb/.stubs/"
 export WB_ROOT=$wb
 $G check "$first" >"$tmp/check1.txt" 2>&1

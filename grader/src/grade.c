@@ -382,17 +382,17 @@ struct link_data {
   char out[PATH_MAX];
 };
 
+/* The runner and the test-support library, which holds the parts of the
+ * runtime that tests use (server, lag probe) but not the chapters' helpers
+ * such as lib/wb_http: an exercise may ask the learner to write those. */
 static void runtime_paths(const gr_workbook_t *wb, int sanitize, char *runner,
-                          char *support, char *lib) {
+                          char *support) {
   const char *v = sanitize ? "asan" : "obj";
   snprintf(runner, PATH_MAX, "%s/%s/grader/support/runner.o", wb->build, v);
-  if (sanitize) {
+  if (sanitize)
     snprintf(support, PATH_MAX, "%s/asan/libwbtest.a", wb->build);
-    snprintf(lib, PATH_MAX, "%s/asan/libwb.a", wb->build);
-  } else {
+  else
     snprintf(support, PATH_MAX, "%s/libwbtest.a", wb->build);
-    snprintf(lib, PATH_MAX, "%s/libwb.a", wb->build);
-  }
 }
 
 static unsigned long long stat_key(unsigned long long h, const char *path) {
@@ -469,24 +469,23 @@ static void save_results(struct ex_ctx *c) {
 }
 
 static unsigned long long bin_key(struct ex_ctx *c, int s, const char *runner,
-                                  const char *support, const char *lib) {
+                                  const char *support) {
   int tobj = c->nobjs_learner + s;
   unsigned long long key = gr_hash(GR_HASH_INIT, "bin", 3);
   for (int i = 0; i < c->nobjs_learner; i++)
     key = gr_hash(key, &c->keys[i], sizeof c->keys[i]);
   key = gr_hash(key, &c->keys[tobj], sizeof c->keys[tobj]);
   key = stat_key(key, runner);
-  key = stat_key(key, support);
-  return stat_key(key, lib);
+  return stat_key(key, support);
 }
 
 static void link_exercise(struct ex_ctx *c) {
   const gr_exercise_t *ex = c->res->ex;
-  char runner[PATH_MAX], support[PATH_MAX], lib[PATH_MAX];
-  runtime_paths(c->wb, c->opt->sanitize, runner, support, lib);
+  char runner[PATH_MAX], support[PATH_MAX];
+  runtime_paths(c->wb, c->opt->sanitize, runner, support);
   unsigned long long rk = gr_hash(GR_HASH_INIT, "result", 6);
   for (int s = 0; s < ex->nsources; s++) {
-    unsigned long long k = bin_key(c, s, runner, support, lib);
+    unsigned long long k = bin_key(c, s, runner, support);
     rk = gr_hash(rk, &k, sizeof k);
   }
   int opts[3] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000), c->in_place};
@@ -496,7 +495,7 @@ static void link_exercise(struct ex_ctx *c) {
     return;
   }
   for (int s = 0; s < ex->nsources; s++) {
-    unsigned long long key = bin_key(c, s, runner, support, lib);
+    unsigned long long key = bin_key(c, s, runner, support);
     char cached[PATH_MAX];
     cache_path(c->wb, key, ".bin", cached);
     /* The test runs from its own hard link in the work folder: the sandbox
@@ -524,13 +523,10 @@ static void link_exercise(struct ex_ctx *c) {
     for (int i = 0; i < c->nobjs_learner; i++)
       job->argv[n++] = gr_xstrdup(c->objs[i]);
     job->argv[n++] = gr_xstrdup(c->objs[c->nobjs_learner + s]);
-    job->argv[n++] = gr_xstrdup("-Wl,--start-group");
     job->argv[n++] = gr_xstrdup(support);
-    job->argv[n++] = gr_xstrdup(lib);
-    job->argv[n++] = gr_xstrdup("-Wl,--end-group");
     add_words(job, &n, WB_LIBS);
     gr_buf_t wrap = {0};
-    gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again");
+    gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again,--wrap=ev_once");
 #define X(type) gr_buf_printf(&wrap, ",--wrap=ev_" #type "_start,--wrap=ev_" #type "_stop");
     WB_WATCHER_TYPES(X)
 #undef X
@@ -559,7 +555,13 @@ static void link_done(gr_job_t *job) {
   if (job->status == -1 || !WIFEXITED(job->status) ||
       WEXITSTATUS(job->status) != 0) {
     const char *log = job->out.data ? job->out.data : "";
-    if (strstr(log, "undefined reference"))
+    if (strstr(log, "undefined reference to `wb_"))
+      ex_fail(c, GR_EX_LINK_ERROR,
+              xasprintf("your file calls a function of the workbook's own "
+                        "library, which exercises do not get: the exercise "
+                        "asks you to write that part yourself.\n%s",
+                        log));
+    else if (strstr(log, "undefined reference"))
       ex_fail(c, GR_EX_LINK_ERROR,
               xasprintf("your file compiled, but a function the tests call "
                         "is missing (was it renamed, deleted or made "

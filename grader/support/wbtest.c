@@ -46,6 +46,9 @@
 #define WB_MAX_TRACKED 4096
 
 typedef void (*wb_cb_t)(struct ev_loop *, ev_watcher *, int);
+/* Any callback, for naming and timing only (watcher and ev_once ones have
+ * different types): never called through this type. */
+typedef void (*wb_fn_t)(void);
 
 struct tracked {
   ev_watcher *w;
@@ -63,15 +66,43 @@ static const char *const kind_names[] = {
 #define X(type) "ev_" #type,
     WB_WATCHER_TYPES(X)
 #undef X
-};
+    "ev_once"};
 
 /* The callback that runs now, and the longest one so far (seconds). */
-static wb_cb_t running_cb;
+static wb_fn_t running_cb;
 static enum wb_kind running_kind;
 static double running_since;
-static wb_cb_t longest_cb;
+static wb_fn_t longest_cb;
 static enum wb_kind longest_kind;
 static double longest_s;
+
+/* Around every callback of the code under test: it becomes the running one
+ * (named if the test hangs inside it), and its duration is measured. */
+struct running {
+  wb_fn_t cb;
+  enum wb_kind kind;
+  double since;
+};
+
+static struct running call_begin(wb_fn_t cb, enum wb_kind kind) {
+  struct running outer = {running_cb, running_kind, running_since};
+  running_cb = cb;
+  running_kind = kind;
+  running_since = ev_time();
+  return outer;
+}
+
+static void call_end(struct running outer) {
+  double took = ev_time() - running_since;
+  if (took > longest_s) {
+    longest_s = took;
+    longest_cb = running_cb;
+    longest_kind = running_kind;
+  }
+  running_cb = outer.cb;
+  running_kind = outer.kind;
+  running_since = outer.since;
+}
 
 static int on_main_thread(void) {
   return !main_thread_set || pthread_equal(pthread_self(), main_thread);
@@ -90,6 +121,9 @@ static void untrack_slot(struct tracked *t) {
   if ((wb_cb_t)t->w->cb == wb__trampoline)
     t->w->cb = (void (*)(struct ev_loop *, ev_watcher *, int))t->cb;
   *t = tracked[--ntracked];
+  /* No stale copy of the pointer may stay behind: LeakSanitizer would take
+   * it for a reference and miss a watcher's struct that was never freed. */
+  tracked[ntracked] = (struct tracked){0};
 }
 
 void wb__trampoline(struct ev_loop *loop, ev_watcher *w, int revents) {
@@ -104,22 +138,9 @@ void wb__trampoline(struct ev_loop *loop, ev_watcher *w, int revents) {
    * callback runs: forget them now, while the memory is surely valid. */
   if (!ev_is_active(w))
     untrack_slot(t);
-  wb_cb_t outer_cb = running_cb;
-  enum wb_kind outer_kind = running_kind;
-  double outer_since = running_since;
-  running_cb = cb;
-  running_kind = kind;
-  running_since = ev_time();
+  struct running outer = call_begin((wb_fn_t)cb, kind);
   cb(loop, w, revents);
-  double took = ev_time() - running_since;
-  if (took > longest_s) {
-    longest_s = took;
-    longest_cb = cb;
-    longest_kind = kind;
-  }
-  running_cb = outer_cb;
-  running_kind = outer_kind;
-  running_since = outer_since;
+  call_end(outer);
 }
 
 void wb__track(struct ev_loop *loop, ev_watcher *w, enum wb_kind kind) {
@@ -138,12 +159,60 @@ void wb__untrack(ev_watcher *w) {
     untrack_slot(t);
 }
 
+/* ---- ev_once ------------------------------------------------------------- */
+
+/* A pending ev_once of the code under test. The slot itself is the
+ * argument that libev hands back to once_trampoline, so nothing is
+ * allocated for it; a test with more than WB_MAX_ONCE pending at once
+ * still runs, the extra ones are just not timed or explained. */
+#define WB_MAX_ONCE 256
+
+struct once {
+  struct ev_loop *loop; /* NULL while the slot is free */
+  int fd, events;       /* fd < 0: no descriptor to wait for */
+  ev_tstamp timeout;    /* < 0: no timeout */
+  wb_once_cb_t cb;
+  void *arg;
+};
+
+static struct once onces[WB_MAX_ONCE];
+
+static void once_trampoline(int revents, void *slot) {
+  struct once *o = slot;
+  wb_once_cb_t cb = o->cb;
+  void *arg = o->arg;
+  /* libev has already stopped its watchers. Free the slot before the
+   * callback, which may start another ev_once, and leave no copy of arg
+   * behind for LeakSanitizer to take for a reference. */
+  *o = (struct once){0};
+  struct running outer = call_begin((wb_fn_t)cb, WB_KIND_once);
+  cb(revents, arg);
+  call_end(outer);
+}
+
+void wb__once(struct ev_loop *loop, int fd, int events, ev_tstamp timeout,
+              wb_once_cb_t cb, void *arg) {
+  struct once *o = NULL;
+  /* With neither a descriptor nor a timeout libev starts nothing: such a
+   * once never fires and never keeps the loop waiting. */
+  if (on_main_thread() && (fd >= 0 || timeout >= 0))
+    for (int i = 0; i < WB_MAX_ONCE && !o; i++)
+      if (!onces[i].loop)
+        o = &onces[i];
+  if (!o) {
+    __real_ev_once(loop, fd, events, timeout, cb, arg);
+    return;
+  }
+  *o = (struct once){loop, fd, events, timeout, cb, arg};
+  __real_ev_once(loop, fd, events, timeout, once_trampoline, o);
+}
+
 /* ---- Names for callbacks ------------------------------------------------ */
 
 /* Writes "{cb:0xOFFSET}" for a callback address: the offset inside the
  * test binary, which the grader turns into "name() at file:line" with
  * addr2line. Run by hand, the marker still says where to look. */
-static void cb_marker(char *buf, size_t len, wb_cb_t cb) {
+static void cb_marker(char *buf, size_t len, wb_fn_t cb) {
   Dl_info info;
   uintptr_t addr = (uintptr_t)cb;
   if (dladdr((void *)addr, &info) && info.dli_fbase)
@@ -153,7 +222,7 @@ static void cb_marker(char *buf, size_t len, wb_cb_t cb) {
 
 static int describe(char *buf, size_t len, const struct tracked *t) {
   char cbname[40];
-  cb_marker(cbname, sizeof cbname, t->cb);
+  cb_marker(cbname, sizeof cbname, (wb_fn_t)t->cb);
   ev_watcher *w = t->w;
   switch (t->kind) {
   case WB_KIND_io: {
@@ -186,6 +255,26 @@ static int describe(char *buf, size_t len, const struct tracked *t) {
   }
 }
 
+static int describe_once(char *buf, size_t len, const struct once *o) {
+  char cbname[40];
+  cb_marker(cbname, sizeof cbname, (wb_fn_t)o->cb);
+  if (o->fd < 0)
+    return snprintf(buf, len, "an ev_once whose %.0f ms timeout has not "
+                              "fired yet (callback %s)",
+                    o->timeout * 1000, cbname);
+  const char *what = (o->events & EV_READ) && (o->events & EV_WRITE)
+                         ? "reading and writing"
+                     : o->events & EV_WRITE ? "writing"
+                                            : "reading";
+  if (o->timeout < 0)
+    return snprintf(buf, len, "an ev_once on fd %d waiting for %s, with no "
+                              "timeout (callback %s)",
+                    o->fd, what, cbname);
+  return snprintf(buf, len, "an ev_once on fd %d waiting for %s, or for its "
+                            "%.0f ms timeout (callback %s)",
+                  o->fd, what, o->timeout * 1000, cbname);
+}
+
 /* Appends a list of the watchers still active on `loop` (or on any loop
  * when loop is NULL) to buf; returns how many there were. */
 static int list_active(char *buf, size_t len, struct ev_loop *loop) {
@@ -203,8 +292,27 @@ static int list_active(char *buf, size_t len, struct ev_loop *loop) {
     if (used < len)
       used += (size_t)describe(buf + used, len - used, &tracked[i]);
   }
+  for (int i = 0; i < WB_MAX_ONCE; i++) {
+    if (!onces[i].loop || (loop && onces[i].loop != loop))
+      continue;
+    n++;
+    if (used + 4 >= len)
+      continue;
+    used += (size_t)snprintf(buf + used, len - used, "\n  - ");
+    if (used < len)
+      used += (size_t)describe_once(buf + used, len - used, &onces[i]);
+  }
   if (used >= len && len > 4)
     memcpy(buf + len - 5, "...\n", 5);
+  return n;
+}
+
+/* Pending ev_once calls on `loop` (on any loop when NULL). */
+static int pending_onces(struct ev_loop *loop) {
+  int n = 0;
+  for (int i = 0; i < WB_MAX_ONCE; i++)
+    if (onces[i].loop && (!loop || onces[i].loop == loop))
+      n++;
   return n;
 }
 
@@ -213,7 +321,19 @@ int wb_active_watchers(struct ev_loop *loop) {
   for (int i = 0; i < ntracked; i++)
     if (tracked[i].loop == loop && ev_is_active(tracked[i].w))
       n++;
-  return n;
+  return n + pending_onces(loop);
+}
+
+/* What to do about what list_active listed. */
+static const char *active_advice(struct ev_loop *loop) {
+  return pending_onces(loop)
+             ? "Stop each watcher once its work is done (ev_io_stop, "
+               "ev_timer_stop...). An ev_once cannot be stopped: it ends "
+               "only when its descriptor is ready or its timeout passes "
+               "(libev counts in seconds), so give it the timeout you mean, "
+               "or use a watcher you can stop."
+             : "Stop each watcher once its work is done (ev_io_stop, "
+               "ev_timer_stop...).";
 }
 
 /* ---- The per-test loop and its lag probe --------------------------------- */
@@ -275,6 +395,9 @@ void wb__test_end(void) {
     ev_loop_destroy(test_loop);
     test_loop = NULL;
   }
+  memset(tracked, 0, sizeof tracked);
+  ntracked = 0;
+  memset(onces, 0, sizeof onces); /* those still pending died with the loop */
 }
 
 /* ---- Bounded run --------------------------------------------------------- */
@@ -304,9 +427,8 @@ void wb__run(struct ev_loop *loop, unsigned ms, const char *file, int line) {
     int n = list_active(buf, sizeof buf, loop);
     if (n > 0)
       fail_at(file, line, "the loop did not finish within %u ms: %d watcher%s still "
-                   "active, so ev_run kept waiting:%s\nStop each watcher "
-                   "once its work is done (ev_io_stop, ev_timer_stop...).",
-                   ms, n, n == 1 ? " was" : "s were", buf);
+                   "active, so ev_run kept waiting:%s\n%s",
+                   ms, n, n == 1 ? " was" : "s were", buf, active_advice(loop));
     fail_at(file, line, "the loop did not finish within %u ms, although none of the "
                  "watchers the code started is still active: something else "
                  "keeps it running (an ev_ref without ev_unref, or a watcher "
@@ -411,9 +533,9 @@ void wb__assert_no_leaks(const char *file, int line) {
                  watchers, watchers == 1 ? "" : "s", buf, leaked,
                  leaked == 1 ? "" : "s", fds);
   if (watchers > 0)
-    fail_at(file, line, "%d watcher%s still active after the work finished:%s\n"
-                 "Stop every watcher you started once its work is done.",
-                 watchers, watchers == 1 ? " is" : "s are", buf);
+    fail_at(file, line, "%d watcher%s still active after the work finished:%s\n%s",
+                 watchers, watchers == 1 ? " is" : "s are", buf,
+                 active_advice(NULL));
   if (leaked > 0)
     fail_at(file, line, "%d descriptor%s left open after the work finished:%s\n"
                  "Close every socket or file you opened (for libcurl: "

@@ -85,7 +85,7 @@ int wb_fd_count(void);
 void wb__assert_no_leaks(const char *file, int line);
 
 /* Number of watchers that the code under test started and that are still
- * active on `loop`. */
+ * active on `loop`; an ev_once that has not fired yet counts as one. */
 int wb_active_watchers(struct ev_loop *loop);
 
 /* ---- The local HTTP server --------------------------------------------- */

@@ -1,6 +1,7 @@
-/* wraps.c - the other half of the linker's --wrap=ev_TYPE_start/stop: each
- * wrapper records the watcher in the support library's registry and calls
- * libev's real function. Calls from the learner's object files land here.
+/* wraps.c - the other half of the linker's --wrap=ev_TYPE_start/stop (and
+ * ev_timer_again, ev_once): each wrapper records the watcher in the support
+ * library's registry and calls libev's real function. Calls from the
+ * learner's object files land here.
  */
 #include "wbtest_internal.h"
 
@@ -27,4 +28,13 @@ void __wrap_ev_timer_again(struct ev_loop *loop, ev_timer *w) {
     wb__track(loop, (ev_watcher *)w, WB_KIND_timer);
   else
     wb__untrack((ev_watcher *)w);
+}
+
+/* ev_once's own ev_io and ev_timer are started inside libev, where no
+ * wrapper sees them: the call as a whole is recorded instead. */
+void __wrap_ev_once(struct ev_loop *loop, int fd, int events,
+                    ev_tstamp timeout, wb_once_cb_t cb, void *arg);
+void __wrap_ev_once(struct ev_loop *loop, int fd, int events,
+                    ev_tstamp timeout, wb_once_cb_t cb, void *arg) {
+  wb__once(loop, fd, events, timeout, cb, arg);
 }
