@@ -2,21 +2,7 @@
 # e2e.sh - the grader end to end, as learners, instructors and hostile
 # submissions use it: each check prints ok/FAIL, and the last line is
 # "N passed, N failed". Run by `make e2e` (part of `make test`).
-set -u
-cd "$(dirname "$0")/.."
-root=$PWD
-G=$root/build/grader
-export NO_COLOR=1
-tmp=$(mktemp -d /tmp/wb-e2e.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "  ok    $*"; pass=$((pass + 1)); }
-bad() { echo "  FAIL  $*"; fail=$((fail + 1)); }
-total() { sed -n 's/^Total: \([0-9]*\)\/\([0-9]*\) points.*/\1/p' "$1"; }
-ex_score() { sed -n "s|^$2 *\([0-9]*\)/.*|\1|p" "$1"; } # file, exercise id
-mapfile -t exs < <(cd exercises && ls -d [0-9][0-9]-*/[0-9][0-9]-*)
-first=${exs[0]}
-learner_files() { (cd "exercises/$1" && ls *.c | grep -v '^test_'); }
+source "$(dirname "$0")/lib.sh"
 
 echo "Submissions:"
 # Half-solved: the first exercise solved, the rest left as stubs.
@@ -145,5 +131,4 @@ kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
 grep -q '^  ok ' "$tmp/watch.txt" && ok "watch re-checked after a save: verdict in $ms ms" || bad "watch gave no verdict"
 unset WB_ROOT
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
