@@ -39,6 +39,32 @@ $G grade "$tmp/wrapped" >"$tmp/wrapped.txt" 2>&1
 [ "$(total "$tmp/wrapped.txt")" = "$all" ] && ok "files inside one wrapping folder are found" ||
   bad "wrapped folder: got $(total "$tmp/wrapped.txt")"
 
+# An upload that renamed the file, next to one with an odd name.
+f=$(learner_files "$first" | head -1)
+mkdir -p "$tmp/renamed" && cp "solutions/$first/$f" "$tmp/renamed/${f%.c} (1).c"
+printf 'int x;\n' >"$tmp/renamed/$(printf 'odd\tname \xff.c')"
+$G grade "$tmp/renamed" >"$tmp/renamed.txt" 2>&1
+[ $? -eq 0 ] && grep -qF "but \"${f%.c} (1).c\" is there: rename it to $f" "$tmp/renamed.txt" &&
+  ok "a renamed upload (\"${f%.c} (1).c\") is named in the message, with the name to give it" ||
+  { bad "renamed upload"; head -8 "$tmp/renamed.txt"; }
+
+# LIBEV_FLAGS reaches the tests only when asked for.
+mkdir -p "$tmp/backend"
+cat >"$tmp/backend/$f" <<'EOF2'
+#include "async_sleep.h"
+#include <stdio.h>
+int async_sleep(struct ev_loop *loop, unsigned ms, async_sleep_cb cb, void *arg) {
+  (void)ms, (void)cb, (void)arg;
+  printf("backend=%u\n", ev_backend(loop));
+  return -1;
+}
+EOF2
+LIBEV_FLAGS=1 $G grade "$tmp/backend" >"$tmp/b0.txt" 2>&1
+$G grade "$tmp/backend" --libev-flags 2 >"$tmp/b2.txt" 2>&1
+! grep -q 'backend=1$' "$tmp/b0.txt" && grep -q 'backend=2$' "$tmp/b2.txt" &&
+  ok "the grader's LIBEV_FLAGS never reaches a test; --libev-flags 2 runs the tests on poll" ||
+  bad "LIBEV_FLAGS: $(grep -m1 backend= "$tmp/b0.txt") / $(grep -m1 backend= "$tmp/b2.txt")"
+
 echo "Report formats:"
 $G grade "$tmp/half" --format gradescope --out "$tmp/results.json" 2>/dev/null
 grep -q '"score": '"$want" "$tmp/results.json" && grep -q '"max_score"' "$tmp/results.json" &&

@@ -80,7 +80,7 @@ static unsigned long long tests_hash(const gr_workbook_t *wb, const gr_options_t
       h = gr_hash(h, ex->tests[t].visibility, strlen(ex->tests[t].visibility) + 1);
     }
   }
-  int opts[2] = {o->sanitize, (int)(o->test_timeout_s * 1000)};
+  int opts[3] = {o->sanitize, (int)(o->test_timeout_s * 1000), o->libev_flags};
   return gr_hash(h, opts, sizeof opts);
 }
 

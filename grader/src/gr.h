@@ -236,6 +236,7 @@ typedef struct gr_options {
   double test_timeout_s;
   int quiet;
   int no_cache;            /* run the tests even if their results are cached */
+  int libev_flags;         /* LIBEV_FLAGS for the tests (backends); 0: unset */
 } gr_options_t;
 
 typedef struct gr_grading {

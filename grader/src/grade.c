@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -111,6 +112,42 @@ static int locate(const char *sub, const gr_exercise_t *ex, const char *file,
     closedir(d);
   }
   return found ? 0 : -1;
+}
+
+/* Files two levels deep whose name looks like `file` told apart only by
+ * case or by what uploads add ("async_sleep (1).c", "alice_async_sleep.c"):
+ * quoted in `out`, at most three, "" if none. */
+static void near_misses(const char *dir, const char *file, char *out, size_t len) {
+  char stem[64];
+  snprintf(stem, sizeof stem, "%.*s", (int)(strcspn(file, ".")), file);
+  out[0] = 0;
+  int found = 0;
+  char *stack[2] = {gr_xstrdup(dir), NULL};
+  for (int depth = 0; depth < 2 && stack[depth]; depth++) {
+    DIR *d = opendir(stack[depth]);
+    for (struct dirent *e; d && (e = readdir(d));) {
+      if (e->d_name[0] == '.')
+        continue;
+      char path[PATH_MAX + 256];
+      snprintf(path, sizeof path, "%s/%s", stack[depth], e->d_name);
+      size_t n = strlen(e->d_name);
+      if (depth == 0 && !stack[1] && gr_is_dir(path)) {
+        stack[1] = gr_xstrdup(path); /* one wrapping folder is looked into */
+        continue;
+      }
+      if (n < 2 || strcasecmp(e->d_name + n - 2, ".c") || !strcasestr(e->d_name, stem) ||
+          found == 3)
+        continue;
+      size_t used = strlen(out);
+      snprintf(out + used, len - used, "%s\"%s\"", found ? " and " : "",
+               e->d_name);
+      found++;
+    }
+    if (d)
+      closedir(d);
+  }
+  free(stack[0]);
+  free(stack[1]);
 }
 
 /* Returns NULL when the file can be compiled, or why not (malloc'ed). */
@@ -488,7 +525,8 @@ static void link_exercise(struct ex_ctx *c) {
     unsigned long long k = bin_key(c, s, runner, support);
     rk = gr_hash(rk, &k, sizeof k);
   }
-  int opts[3] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000), c->in_place};
+  int opts[4] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000),
+                 c->in_place, c->opt->libev_flags};
   c->result_key = gr_hash(rk, opts, sizeof opts);
   if (!c->opt->no_cache && load_results(c) == 0) {
     c->res->results_cached = 1;
@@ -625,6 +663,9 @@ static void run_tests(struct ex_ctx *c, int source) {
      * grader's hard limit. */
     job->env[e++] = xasprintf("WB_ALARM_MS=%d",
                               (int)(c->opt->test_timeout_s * 1000) - 500);
+    /* Only when asked: the tests then run on the backends it names. */
+    if (c->opt->libev_flags)
+      job->env[e++] = xasprintf("LIBEV_FLAGS=%d", c->opt->libev_flags);
     job->env[e] = NULL;
     job->secret = d->secret;
     job->sb.workdir = c->work;
@@ -846,8 +887,15 @@ static void start_exercise(struct ex_ctx *c, const char *sub, int in_place) {
   for (int f = 0; f < ex->nfiles; f++) {
     char src[PATH_MAX], to[PATH_MAX];
     if (locate(sub, ex, ex->files[f], src) < 0) {
+      char near[512];
+      near_misses(sub, ex->files[f], near, sizeof near);
       ex_fail(c, GR_EX_MISSING,
-              xasprintf("%s was not found in the submission.", ex->files[f]));
+              near[0] ? xasprintf("%s was not found in the submission, but %s "
+                                  "is there: rename it to %s (the grader "
+                                  "matches files by their exact name).",
+                                  ex->files[f], near, ex->files[f])
+                      : xasprintf("%s was not found in the submission.",
+                                  ex->files[f]));
       return;
     }
     if (in_place)

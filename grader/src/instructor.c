@@ -31,7 +31,7 @@ int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
                 !strcmp(o, "--hidden") || !strcmp(o, "--hidden-visibility") ||
                 !strcmp(o, "-j") || !strcmp(o, "--timeout") ||
                 !strcmp(o, "--assignment") || !strcmp(o, "--db") ||
-                !strcmp(o, "--shard");
+                !strcmp(o, "--shard") || !strcmp(o, "--libev-flags");
     if (takes && !v) {
       fprintf(stderr, "grader: %s needs a value\nusage: %s\n", o, usage);
       return 2;
@@ -67,6 +67,10 @@ int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
     } else if (!strcmp(o, "--timeout")) {
       a->opt.test_timeout_s = atof(v);
       ok = a->opt.test_timeout_s >= 1 && a->opt.test_timeout_s <= 600;
+    } else if (!strcmp(o, "--libev-flags")) {
+      /* libev's backend bits: 1 select, 2 poll, 4 epoll, ... */
+      a->opt.libev_flags = atoi(v);
+      ok = a->opt.libev_flags > 0 && a->opt.libev_flags < 65536;
     } else if (!strcmp(o, "--sanitize")) {
       a->opt.sanitize = 1;
       takes = 0;
@@ -82,7 +86,7 @@ int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
     }
     if (!ok) {
       fprintf(stderr, "grader: %s %s is out of range (-j 1..64, --timeout "
-                      "1..600 seconds)\n", o, v);
+                      "1..600 seconds, --libev-flags 1..65535)\n", o, v);
       return 2;
     }
     i += takes;
@@ -109,7 +113,7 @@ int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv) {
   int rc = gr_args_parse(argc, argv, GR_ARG_OUT | GR_ARG_FORMAT,
                          "grader grade DIR [--format text|json|gradescope|junit|tap] "
                          "[--out FILE] [--hidden DIR] [--assignment FILE] "
-                         "[--sanitize] [--no-cache] [-j N] [--timeout S]",
+                         "[--sanitize] [--no-cache] [-j N] [--timeout S] [--libev-flags N]",
                          &a);
   if (rc || (rc = gr_args_apply(wb, &a)))
     return rc;
