@@ -17,7 +17,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -93,10 +95,12 @@ static void apply_limits(const gr_sandbox_t *sb, int own_uid) {
     set_limit(RLIMIT_NPROC, 64);
 }
 
-/* Each job slot leases a uid of its own for the life of this process: a
- * lock file per uid, held with flock, so that two graders on one machine
- * (a batch and a learner's check, two shards) never share a uid and never
- * kill each other's jobs. The kernel drops the lock when the holder dies,
+/* Each job slot leases a uid of its own for the life of this process, so
+ * that two graders on one machine (a batch and a learner's check, two
+ * shards, graders in two chroots) never share a uid and never kill each
+ * other's jobs. The lease is an abstract Unix socket named after the uid:
+ * only one process can bind a name, the name is shared by every file
+ * system view of the machine, and the kernel frees it when its holder dies,
  * even by kill -9. */
 static int slot_uid[MAX_SLOTS];
 
@@ -107,24 +111,19 @@ static int lease_uid(int slot) {
     slot = 0;
   if (slot_uid[slot])
     return slot_uid[slot];
-  const char *dir = "/run/wb-grader";
-  struct stat st;
-  if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-    dir = "/tmp";
-  else if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
-    dir = "/tmp";
   for (int u = UID_BASE; u < UID_BASE + UID_RANGE; u++) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%swb-grader-uid-%d", dir,
-             strcmp(dir, "/tmp") ? "" : ".", u);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-      continue;
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+      break;
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int n = snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1,
+                     "wb-grader-uid-%d", u);
+    if (bind(fd, (struct sockaddr *)&addr,
+             (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n)) < 0) {
       close(fd);
       continue;
     }
-    /* the fd stays open: the lease lasts as long as this process */
+    /* the socket stays open: the lease lasts as long as this process */
     slot_uid[slot] = u;
     kill_uid((uid_t)u); /* whatever a grader killed with -9 left behind */
     return u;
