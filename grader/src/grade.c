@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,6 +26,9 @@
 #include <unistd.h>
 
 #define MAX_SOURCE_BYTES (256 << 10)
+/* Part of every cache key: raised when what is checked at compile time, or
+ * how a result is made, changes, so that nothing older is reused. */
+#define CACHE_VERSION "2"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -309,7 +313,8 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   const gr_exercise_t *ex = c->res->ex;
   gr_workbook_t *wb = c->wb;
   const char *san = c->opt->sanitize ? WB_SAN : "";
-  unsigned long long key = gr_hash(GR_HASH_INIT, WB_CC, strlen(WB_CC));
+  unsigned long long key = gr_hash(GR_HASH_INIT, CACHE_VERSION, sizeof CACHE_VERSION);
+  key = gr_hash(key, WB_CC, strlen(WB_CC));
   key = gr_hash(key, san, strlen(san) + 1);
   key = gr_hash(key, learner ? "L" : "T", 1);
   key = hash_file(key, src);
@@ -379,13 +384,66 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   gr_engine_submit(job);
 }
 
+/* The name of an indirect function (GNU ifunc) the object defines, or NULL.
+ * Its resolver would run while the test program is being loaded, before
+ * the runner has taken its secret: learner objects may not have one. */
+static const char *ifunc_in(const char *obj, char *name, size_t len) {
+  gr_buf_t b = {0};
+  const char *found = NULL;
+  if (gr_read_file(obj, 64 << 20, &b) < 0 || b.len < sizeof(Elf64_Ehdr) ||
+      memcmp(b.data, ELFMAG, SELFMAG) != 0 || b.data[EI_CLASS] != ELFCLASS64) {
+    gr_buf_free(&b);
+    return NULL;
+  }
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b.data;
+  size_t nsh = eh->e_shnum;
+  if (eh->e_shoff > b.len || nsh > (b.len - eh->e_shoff) / sizeof(Elf64_Shdr)) {
+    gr_buf_free(&b);
+    return NULL;
+  }
+  const Elf64_Shdr *sh = (const Elf64_Shdr *)(b.data + eh->e_shoff);
+  for (size_t i = 0; i < nsh && !found; i++) {
+    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= nsh)
+      continue;
+    const Elf64_Shdr *strs = &sh[sh[i].sh_link];
+    if (sh[i].sh_offset > b.len || sh[i].sh_size > b.len - sh[i].sh_offset ||
+        strs->sh_offset > b.len || strs->sh_size > b.len - strs->sh_offset)
+      continue;
+    const Elf64_Sym *sym = (const Elf64_Sym *)(b.data + sh[i].sh_offset);
+    for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++)
+      if (ELF64_ST_TYPE(sym[k].st_info) == STT_GNU_IFUNC) {
+        size_t at = sym[k].st_name;
+        snprintf(name, len, "%.*s", (int)(at < strs->sh_size ? strnlen(b.data + strs->sh_offset + at, strs->sh_size - at) : 0),
+                 b.data + strs->sh_offset + at);
+        found = name;
+        break;
+      }
+  }
+  gr_buf_free(&b);
+  return found;
+}
+
 static void compile_done(gr_job_t *job) {
   struct compile_data *d = job->data;
   struct ex_ctx *c = d->c;
   struct stat st;
+  char ifunc[128];
   int ok = job->status != -1 && WIFEXITED(job->status) &&
            WEXITSTATUS(job->status) == 0 && lstat(d->out, &st) == 0 &&
            S_ISREG(st.st_mode);
+  if (ok && d->learner && ifunc_in(d->out, ifunc, sizeof ifunc)) {
+    ex_fail(c, GR_EX_BAD_FILE,
+            xasprintf("your file defines \"%s\" as an indirect function "
+                      "(ifunc): its resolver would run while the test is "
+                      "being loaded, before the tests can watch it, and "
+                      "the grader does not allow that. Make it a plain "
+                      "function.",
+                      ifunc));
+    unlink(d->out);
+    free(d);
+    --c->pending;
+    return;
+  }
   if (ok && rename(d->out, c->objs[d->index]) < 0)
     ok = 0;
   if (!ok) {
@@ -520,7 +578,7 @@ static void link_exercise(struct ex_ctx *c) {
   const gr_exercise_t *ex = c->res->ex;
   char runner[PATH_MAX], support[PATH_MAX];
   runtime_paths(c->wb, c->opt->sanitize, runner, support);
-  unsigned long long rk = gr_hash(GR_HASH_INIT, "result", 6);
+  unsigned long long rk = gr_hash(GR_HASH_INIT, "result" CACHE_VERSION, 7);
   for (int s = 0; s < ex->nsources; s++) {
     unsigned long long k = bin_key(c, s, runner, support);
     rk = gr_hash(rk, &k, sizeof k);

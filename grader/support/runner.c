@@ -11,6 +11,12 @@
  * every constructor (this object is linked first, and its entry comes
  * first), so code under test cannot read it there; a record without it is
  * ignored: printing "ok" or exiting early with status 0 earns nothing.
+ * Code under test may define functions of the C library itself (write,
+ * read, strcmp...): the program's own definition wins over the library's,
+ * for the runner's calls too. So the secret and the record never pass
+ * through the C library: they are read, kept and written with system calls
+ * made here, and kept in a page of their own that is unreadable while the
+ * test runs.
  * In the sanitizer build a test passes only if LeakSanitizer, run after
  * the test and its teardown, finds nothing leaked.
  */
@@ -45,25 +51,97 @@
 extern const struct wb_test __start_wb_tests[];
 extern const struct wb_test __stop_wb_tests[];
 
-static char secret[SECRET_LEN + 1];
 static const char *run_name;
 
+/* ---- System calls the code under test cannot intercept ---------------- */
+
+#if defined(__x86_64__)
+static long wb_sys(long nr, long a, long b, long c, long d, long e, long f) {
+  long ret;
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+#elif defined(__aarch64__)
+static long wb_sys(long nr, long a, long b, long c, long d, long e, long f) {
+  register long x8 __asm__("x8") = nr;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0"
+                   : "+r"(x0)
+                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                   : "memory");
+  return x0;
+}
+#else
+#include <sys/syscall.h>
+/* Elsewhere the C library's syscall(), which code under test could
+ * replace: the channel is then only as strong as on other platforms. */
+static long wb_sys(long nr, long a, long b, long c, long d, long e, long f) {
+  return syscall(nr, a, b, c, d, e, f);
+}
+#endif
+#include <sys/syscall.h>
+
+/* The secret's page: raw bytes (not the hex the grader sent, so a search
+ * for a hex string finds nothing), unreadable between reading and
+ * reporting. NULL when there is no secret: then no verdict is given. */
+static unsigned char *vault;
+#define VAULT_SIZE 4096
+
+static void vault_open(int on) {
+  if (vault)
+    wb_sys(SYS_mprotect, (long)vault, VAULT_SIZE, on ? PROT_READ | PROT_WRITE : PROT_NONE, 0, 0, 0);
+}
+
+static int hexval(unsigned char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* Runs before any constructor: glibc calls .preinit_array entries first, in
- * link order, with argc and argv. */
+ * link order, with argc and argv. No C library call comes before the
+ * secret is safe. */
 static void wb__read_secret(int argc, char **argv, char **envp) {
+  static const char run[] = "--run";
   (void)envp;
-  if (argc < 3 || strcmp(argv[1], "--run") != 0)
+  if (argc < 3)
     return;
-  size_t got = 0;
+  for (int i = 0; i < (int)sizeof run; i++)
+    if (argv[1][i] != run[i])
+      return;
+  unsigned char hex[SECRET_LEN];
+  long got = 0;
   while (got < SECRET_LEN) {
-    ssize_t n = read(SECRET_FD, secret + got, SECRET_LEN - got);
+    long n = wb_sys(SYS_read, SECRET_FD, (long)(hex + got), SECRET_LEN - got, 0, 0, 0);
     if (n <= 0)
       break;
-    got += (size_t)n;
+    got += n;
   }
-  close(SECRET_FD);
-  if (got != SECRET_LEN)
-    secret[0] = 0; /* no secret, no verdict: the grader sees "no result" */
+  wb_sys(SYS_close, SECRET_FD, 0, 0, 0, 0, 0);
+  long page = wb_sys(SYS_mmap, 0, VAULT_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (got != SECRET_LEN || (unsigned long)page > -4096UL)
+    return; /* no secret, no verdict: the grader sees "no result" */
+  unsigned char *v = (unsigned char *)page;
+  for (int i = 0; i < SECRET_LEN / 2; i++) {
+    int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return;
+    v[i] = (unsigned char)(hi << 4 | lo);
+  }
+  for (int i = 0; i < SECRET_LEN; i++)
+    ((volatile unsigned char *)hex)[i] = 0;
+  vault = v;
+  vault_open(0);
 }
 
 __attribute__((used, section(".preinit_array"))) static void (
@@ -116,23 +194,62 @@ static Suite *suite_of(const struct wb_test *only) {
   return s;
 }
 
-/* Writes the whole record, retrying short writes; then leaves at once with
- * _exit, so no atexit handler of the code under test runs after it. */
+/* Writes the whole record, retrying short writes; then leaves at once, so
+ * no atexit handler of the code under test runs after it. The record is
+ * put together here, byte by byte, and written with system calls: no
+ * function the code under test could replace ever sees the secret. */
+static void put(char *buf, size_t cap, size_t *n, const char *s) {
+  while (*s && *n < cap)
+    buf[(*n)++] = *s++;
+}
+
+static void write_all(const char *p, size_t len) {
+  while (len > 0) {
+    long w = wb_sys(SYS_write, RESULT_FD, (long)p, (long)len, 0, 0, 0);
+    if (w <= 0)
+      wb_sys(SYS_exit_group, 3, 0, 0, 0, 0, 0);
+    p += w;
+    len -= (size_t)w;
+  }
+}
+
 static void report(const char *status, const char *msg) {
+  static const char digits[] = "0123456789abcdef";
   char head[256];
-  size_t len = strlen(msg);
-  int n = snprintf(head, sizeof head, "WB1 %s %s %s %zu\n", secret, run_name,
-                   status, len);
-  const char *parts[2] = {head, msg};
-  size_t sizes[2] = {(size_t)n, len};
-  for (int i = 0; i < 2; i++)
-    for (size_t off = 0; off < sizes[i];) {
-      ssize_t w = write(RESULT_FD, parts[i] + off, sizes[i] - off);
-      if (w <= 0)
-        _exit(3);
-      off += (size_t)w;
-    }
-  _exit(0);
+  size_t n = 0, len = 0;
+  while (msg[len])
+    len++;
+  if (!vault)
+    wb_sys(SYS_exit_group, 2, 0, 0, 0, 0, 0);
+  put(head, sizeof head, &n, "WB1 ");
+  vault_open(1);
+  for (int i = 0; i < SECRET_LEN / 2 && n + 2 < sizeof head; i++) {
+    head[n++] = digits[vault[i] >> 4];
+    head[n++] = digits[vault[i] & 15];
+  }
+  vault_open(0);
+  put(head, sizeof head, &n, " ");
+  put(head, 160, &n, run_name);
+  put(head, sizeof head, &n, " ");
+  put(head, sizeof head, &n, status);
+  put(head, sizeof head, &n, " ");
+  char num[24];
+  int d = 0;
+  size_t v = len;
+  do {
+    num[d++] = digits[v % 10];
+    v /= 10;
+  } while (v && d < 23);
+  while (d > 0 && n < sizeof head)
+    head[n++] = num[--d];
+  if (n < sizeof head)
+    head[n++] = '\n';
+  write_all(head, n);
+  for (volatile char *p = head; p < head + n; p++)
+    *p = 0;
+  write_all(msg, len);
+  wb_sys(SYS_exit_group, 0, 0, 0, 0, 0, 0);
+  __builtin_unreachable();
 }
 
 /* Shortly before the grader's hard time limit, say where the test was. */
@@ -368,7 +485,7 @@ static int leaked(const char *test_file, char *msg, size_t len) {
 static int run_one(const char *name) {
   run_name = name;
   const struct wb_test *t = find_test(name);
-  if (!secret[0])
+  if (!vault)
     return 2;
   if (!t)
     report("error", "no such test in this binary");
