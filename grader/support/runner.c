@@ -53,43 +53,8 @@ extern const struct wb_test __stop_wb_tests[];
 
 static const char *run_name;
 
-/* ---- System calls the code under test cannot intercept ---------------- */
-
-#if defined(__x86_64__)
-static long wb_sys(long nr, long a, long b, long c, long d, long e, long f) {
-  long ret;
-  register long r10 __asm__("r10") = d;
-  register long r8 __asm__("r8") = e;
-  register long r9 __asm__("r9") = f;
-  __asm__ volatile("syscall"
-                   : "=a"(ret)
-                   : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                   : "rcx", "r11", "memory");
-  return ret;
-}
-#elif defined(__aarch64__)
-static long wb_sys(long nr, long a, long b, long c, long d, long e, long f) {
-  register long x8 __asm__("x8") = nr;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  register long x3 __asm__("x3") = d;
-  register long x4 __asm__("x4") = e;
-  register long x5 __asm__("x5") = f;
-  __asm__ volatile("svc 0"
-                   : "+r"(x0)
-                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
-                   : "memory");
-  return x0;
-}
-#else
-#include <sys/syscall.h>
-/* Elsewhere the C library's syscall(), which code under test could
- * replace: the channel is then only as strong as on other platforms. */
-static long wb_sys(long nr, long a, long b, long c, long d, long e, long f) {
-  return syscall(nr, a, b, c, d, e, f);
-}
-#endif
+/* ---- System calls the code under test cannot intercept: wb_sys.h ------ */
+#include "wb_sys.h"
 #include <sys/syscall.h>
 
 /* The secret's page: raw bytes (not the hex the grader sent, so a search

@@ -88,12 +88,12 @@ static struct running call_begin(wb_fn_t cb, enum wb_kind kind) {
   struct running outer = {running_cb, running_kind, running_since};
   running_cb = cb;
   running_kind = kind;
-  running_since = ev_time();
+  running_since = wb_now_ms() / 1e3;
   return outer;
 }
 
 static void call_end(struct running outer) {
-  double took = ev_time() - running_since;
+  double took = wb_now_ms() / 1e3 - running_since;
   if (took > longest_s) {
     longest_s = took;
     longest_cb = running_cb;
@@ -556,7 +556,7 @@ int wb__describe_stuck(char *buf, size_t len) {
                     "stops the whole loop (an endless loop, or a blocking "
                     "call such as sleep, read or a blocking HTTP request?)",
                     cbname, kind_names[running_kind],
-                    (ev_time() - running_since) * 1000);
+                    (wb_now_ms() / 1e3 - running_since) * 1000);
   }
   buf[0] = 0;
   int n = list_active(buf, len, NULL);
