@@ -28,6 +28,7 @@
 #define UID_BASE 61000 /* job slots run as uids UID_BASE... */
 #define UID_RANGE 4096
 #define MAX_SLOTS 64
+#define TMP_BYTES (64ul << 20) /* a test's private /tmp */
 
 static int iso_known = 0;
 static enum gr_isolation iso;
@@ -143,6 +144,20 @@ static void drop_to_slot_uid(int slot) {
   }
 }
 
+/* Whether this bubblewrap can bound a tmpfs (--size, since 0.7): asked
+ * once, before any job forks. */
+static int has_size = -1;
+static int bwrap_has_size(void) {
+  if (has_size < 0) {
+    char *argv[] = {"bwrap", "--help", NULL};
+    gr_buf_t out = {0};
+    gr_run_capture(argv, &out, 64 << 10);
+    has_size = out.data && strstr(out.data, "--size") != NULL;
+    gr_buf_free(&out);
+  }
+  return has_size;
+}
+
 /* Builds the bubblewrap command line in front of argv. */
 static void exec_bwrap(const gr_sandbox_t *sb, char *const argv[],
                        char *const env[]) {
@@ -180,6 +195,13 @@ static void exec_bwrap(const gr_sandbox_t *sb, char *const argv[],
   args[n++] = "/proc";
   args[n++] = "--dev";
   args[n++] = "/dev";
+  /* A private /tmp, in memory: bounded, or a test could fill the RAM. */
+  static char tmp_size[32];
+  if (bwrap_has_size()) {
+    snprintf(tmp_size, sizeof tmp_size, "%lu", sb->compile ? 256ul << 20 : TMP_BYTES);
+    args[n++] = "--size";
+    args[n++] = tmp_size;
+  }
   args[n++] = "--tmpfs";
   args[n++] = "/tmp";
   for (int i = 0; i < 8 && sb->ro[i]; i++) {
@@ -253,6 +275,7 @@ static int bwrap_works(void) {
   }
   if (have_root())
     lease_uid(0); /* taken here: the child below drops to it */
+  bwrap_has_size();
   pid_t pid = fork();
   if (pid == 0) {
     int null = open("/dev/null", O_WRONLY);
