@@ -28,7 +28,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "2"
+#define CACHE_VERSION "3"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -384,12 +384,15 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   gr_engine_submit(job);
 }
 
-/* The name of an indirect function (GNU ifunc) the object defines, or NULL.
- * Its resolver would run while the test program is being loaded, before
- * the runner has taken its secret: learner objects may not have one. */
-static const char *ifunc_in(const char *obj, char *name, size_t len) {
+/* What a learner object may not contain, in words for the learner, or
+ * NULL: an indirect function (GNU ifunc), whose resolver would run while
+ * the test program is being loaded, before the runner has taken its
+ * secret; a "wb_tests" section, which would register tests of its own
+ * next to the workbook's. Objects come from our compiler: the checks on
+ * sizes only keep a damaged file from being read out of bounds. */
+static char *forbidden_in(const char *obj) {
   gr_buf_t b = {0};
-  const char *found = NULL;
+  char *why = NULL;
   if (gr_read_file(obj, 64 << 20, &b) < 0 || b.len < sizeof(Elf64_Ehdr) ||
       memcmp(b.data, ELFMAG, SELFMAG) != 0 || b.data[EI_CLASS] != ELFCLASS64) {
     gr_buf_free(&b);
@@ -397,48 +400,53 @@ static const char *ifunc_in(const char *obj, char *name, size_t len) {
   }
   const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b.data;
   size_t nsh = eh->e_shnum;
-  if (eh->e_shoff > b.len || nsh > (b.len - eh->e_shoff) / sizeof(Elf64_Shdr)) {
+#define IN_FILE(off, size) ((off) <= b.len && (size) <= b.len - (off))
+  if (!IN_FILE(eh->e_shoff, nsh * sizeof(Elf64_Shdr)) || eh->e_shstrndx >= nsh) {
     gr_buf_free(&b);
     return NULL;
   }
   const Elf64_Shdr *sh = (const Elf64_Shdr *)(b.data + eh->e_shoff);
-  for (size_t i = 0; i < nsh && !found; i++) {
+  const Elf64_Shdr *names = &sh[eh->e_shstrndx];
+  for (size_t i = 0; i < nsh && !why; i++) {
+    if (IN_FILE(names->sh_offset, names->sh_size) && sh[i].sh_name < names->sh_size &&
+        !strncmp(b.data + names->sh_offset + sh[i].sh_name, "wb_tests",
+                 names->sh_size - sh[i].sh_name))
+      why = xasprintf("your file registers tests of its own (a \"wb_tests\" "
+                      "section): only the workbook's tests count. Remove "
+                      "them.");
     if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= nsh)
       continue;
     const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-    if (sh[i].sh_offset > b.len || sh[i].sh_size > b.len - sh[i].sh_offset ||
-        strs->sh_offset > b.len || strs->sh_size > b.len - strs->sh_offset)
+    if (!IN_FILE(sh[i].sh_offset, sh[i].sh_size) || !IN_FILE(strs->sh_offset, strs->sh_size))
       continue;
     const Elf64_Sym *sym = (const Elf64_Sym *)(b.data + sh[i].sh_offset);
-    for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++)
-      if (ELF64_ST_TYPE(sym[k].st_info) == STT_GNU_IFUNC) {
-        size_t at = sym[k].st_name;
-        snprintf(name, len, "%.*s", (int)(at < strs->sh_size ? strnlen(b.data + strs->sh_offset + at, strs->sh_size - at) : 0),
-                 b.data + strs->sh_offset + at);
-        found = name;
-        break;
-      }
+    for (size_t k = 0; k < sh[i].sh_size / sizeof *sym && !why; k++) {
+      size_t at = sym[k].st_name;
+      if (ELF64_ST_TYPE(sym[k].st_info) != STT_GNU_IFUNC || at >= strs->sh_size)
+        continue;
+      why = xasprintf("your file defines \"%.*s\" as an indirect function "
+                      "(ifunc): its resolver would run while the test is "
+                      "being loaded, before the tests can watch it, and the "
+                      "grader does not allow that. Make it a plain function.",
+                      (int)strnlen(b.data + strs->sh_offset + at, strs->sh_size - at),
+                      b.data + strs->sh_offset + at);
+    }
   }
+#undef IN_FILE
   gr_buf_free(&b);
-  return found;
+  return why;
 }
 
 static void compile_done(gr_job_t *job) {
   struct compile_data *d = job->data;
   struct ex_ctx *c = d->c;
   struct stat st;
-  char ifunc[128];
+  char *why = NULL;
   int ok = job->status != -1 && WIFEXITED(job->status) &&
            WEXITSTATUS(job->status) == 0 && lstat(d->out, &st) == 0 &&
            S_ISREG(st.st_mode);
-  if (ok && d->learner && ifunc_in(d->out, ifunc, sizeof ifunc)) {
-    ex_fail(c, GR_EX_BAD_FILE,
-            xasprintf("your file defines \"%s\" as an indirect function "
-                      "(ifunc): its resolver would run while the test is "
-                      "being loaded, before the tests can watch it, and "
-                      "the grader does not allow that. Make it a plain "
-                      "function.",
-                      ifunc));
+  if (ok && d->learner && (why = forbidden_in(d->out))) {
+    ex_fail(c, GR_EX_BAD_FILE, why);
     unlink(d->out);
     free(d);
     --c->pending;
@@ -578,7 +586,7 @@ static void link_exercise(struct ex_ctx *c) {
   const gr_exercise_t *ex = c->res->ex;
   char runner[PATH_MAX], support[PATH_MAX];
   runtime_paths(c->wb, c->opt->sanitize, runner, support);
-  unsigned long long rk = gr_hash(GR_HASH_INIT, "result" CACHE_VERSION, 7);
+  unsigned long long rk = gr_hash(GR_HASH_INIT, "result" CACHE_VERSION, sizeof("result" CACHE_VERSION));
   for (int s = 0; s < ex->nsources; s++) {
     unsigned long long k = bin_key(c, s, runner, support);
     rk = gr_hash(rk, &k, sizeof k);
