@@ -24,6 +24,17 @@ if [ -n "$assignment" ]; then
 fi
 ids=$($G list --ids ${assignment:+--assignment "$assignment"})
 [ -n "$ids" ] || exit 2
+# The exercises must be the workbook's own: an author's attempt at one
+# left in exercises/ would go out in place of the stub.
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  for id in $ids; do
+    if [ -n "$(git status --porcelain -- "exercises/$id" | grep -v '\.backup-')" ]; then
+      echo "package: exercises/$id differs from the last commit (an attempt at it?)." >&2
+      echo "A $kind must carry the stubs: commit the change, or run build/grader reset $id." >&2
+      exit 2
+    fi
+  done
+fi
 out=build/$kind
 stage=$out/$name
 rm -rf "$stage" && mkdir -p "$stage/exercises"
