@@ -98,6 +98,25 @@ diff <($G export --db "$tmp/book.db" | cut -d, -f1-8) <($G export --db "$tmp/mer
 $G merge --db "$tmp/merged.db" "$tmp/s1.db" >"$tmp/merge2.txt" 2>&1
 grep -q "0 submissions taken" "$tmp/merge2.txt" && ok "merging a shard twice takes nothing twice" || bad "merge twice: $(cat "$tmp/merge2.txt")"
 
+echo "A fault of the grader is never a zero:"
+# An instructor's hidden test that does not compile: nothing can be graded.
+mkdir -p "$tmp/broken/$first" && echo 'this is not C' >"$tmp/broken/$first/test_broken.c"
+$G batch "$class" -j2 --db "$tmp/cng.db" --hidden "$tmp/broken" >"$tmp/cng.txt" 2>&1
+rc=$?
+$G export --db "$tmp/cng.db" >"$tmp/cng.csv" 2>/dev/null
+# dave and gina hand in no file at all: 0 is their true grade. Everyone
+# else has a file for the exercise whose tests are broken.
+why=""
+[ $rc -eq 70 ] || why="exit $rc;"
+grep -q "Done: 2 graded now, 0 kept, $((n - 2)) could not be graded" "$tmp/cng.txt" || why="$why $(grep Done: "$tmp/cng.txt");"
+for s in alice bob carol erin; do grep -q "^$s,,[0-9]*,,could not grade," "$tmp/cng.csv" || why="$why $s's row;"; done
+grep -q "^dave,0,[0-9]*,0.0,graded," "$tmp/cng.csv" || why="$why dave's row;"
+[ -z "$why" ] && ok "a broken hidden test: each submission with a file for it 'could not grade' (exit 70, no score in the CSV); empty ones get their 0" ||
+  { bad "could not grade:$why"; cat "$tmp/cng.csv"; }
+$G batch "$class" -j2 --db "$tmp/cng.db" >"$tmp/cng2.txt" 2>&1
+[ $? -eq 0 ] && grep -q "Done: $n graded now, 0 kept, 0 could not be graded" "$tmp/cng2.txt" &&
+  ok "run again without it, every submission is graded" || { bad "retry after could not grade"; tail -3 "$tmp/cng2.txt"; }
+
 echo "Mistakes:"
 $G batch "$tmp/nowhere" --db "$tmp/x.db" >"$tmp/m1.txt" 2>&1
 [ $? -eq 2 ] && grep -q "is not a folder of submissions" "$tmp/m1.txt" && ok "batch on a missing folder says so" || bad "batch on a missing folder"

@@ -291,7 +291,14 @@ static char *learner_log(struct ex_ctx *c, const char *log) {
   return b.data;
 }
 
+/* The first failure names the exercise's state, except that a fault of the
+ * workbook's own (its tests did not build) always wins: whichever job ends
+ * first, an exercise that cannot be graded fairly says so. */
 static void ex_fail(struct ex_ctx *c, enum gr_ex_state st, char *detail) {
+  if (c->failed && st == GR_EX_INTERNAL && c->res->state != GR_EX_INTERNAL) {
+    free(c->res->detail);
+    c->failed = 0;
+  }
   if (!c->failed) {
     c->failed = 1;
     c->res->state = st;
