@@ -98,7 +98,9 @@ static void report_text(FILE *f, const gr_grading_t *g) {
     const gr_ex_result_t *e = &g->ex[i];
     fprintf(f, "%s%-48s%s %s%3d/%-3d%s %s\n", bold, e->ex->id, off,
             ex_passed(e) ? green : red, e->score, e->max, off,
-            e->state == GR_EX_BUILT ? "" : state_text(e->state));
+            e->state != GR_EX_BUILT ? state_text(e->state)
+            : e->results_cached     ? "(same files, same tests: results reused)"
+                                    : "");
     if (e->state != GR_EX_BUILT) {
       gr_indent(f, e->detail, "      ", 30);
       continue;
@@ -150,6 +152,7 @@ static void report_json(FILE *f, const gr_grading_t *g) {
     json_object_set_new(je, "detail", jstr(e->detail));
     json_object_set_new(je, "score", json_integer(e->score));
     json_object_set_new(je, "max_score", json_integer(e->max));
+    json_object_set_new(je, "results_reused", json_boolean(e->results_cached));
     json_t *ts = json_array();
     for (int t = 0; t < e->ntests; t++) {
       const gr_test_result_t *tr = &e->tests[t];
