@@ -81,6 +81,19 @@ diff <(cut -d, -f1-5 "$tmp/grades.csv" | grep -v '^carol') \
   <($G export --db "$tmp/k.db" | cut -d, -f1-5 | grep -v '^carol') >/dev/null &&
   ok "the resumed gradebook has the same grades as the uninterrupted one" || bad "resumed grades differ"
 
+echo "Stopping politely:"
+$G batch "$class" -j1 --no-cache --db "$tmp/t.db" >"$tmp/t1.txt" 2>&1 &
+gpid=$!
+wait_for '[ "$(count "$tmp/t.db")" -ge 1 ]' 1200
+kill -TERM $gpid; wait $gpid; rc=$?
+before=$(count "$tmp/t.db")
+[ $rc -eq 143 ] && grep -q "Stopped (terminated) after $before graded now" "$tmp/t1.txt" &&
+  ! pgrep -f "work/$gpid-" >/dev/null && [ "$(sql "$tmp/t.db" "SELECT COUNT(*) FROM submissions WHERE state != 'graded'")" = 0 ] &&
+  ok "SIGTERM stops the batch at once (exit 143): $before graded kept, nothing half-graded recorded, no process left" ||
+  { bad "SIGTERM: exit $rc"; cat "$tmp/t1.txt"; }
+$G batch "$class" -j1 --db "$tmp/t.db" >"$tmp/t2.txt" 2>&1
+grep -q "Done: $((n - before)) graded now, $before kept" "$tmp/t2.txt" && ok "the same command finishes the rest" || { bad "after SIGTERM"; tail -2 "$tmp/t2.txt"; }
+
 echo "Shards:"
 $G batch "$class" --shard 1/2 -j1 --db "$tmp/s1.db" >"$tmp/s1.txt" 2>&1 &
 p1=$!

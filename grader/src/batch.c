@@ -12,6 +12,8 @@
 #include "gr.h"
 
 #include <dirent.h>
+#include <ev.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -105,6 +107,8 @@ struct batch {
   double start, busy_secs;
   char tests[17];
   int tty;
+  int stopping; /* the signal that asked us to stop, or 0 */
+  ev_signal sigint, sigterm;
 };
 
 static void progress(struct batch *b) {
@@ -200,6 +204,13 @@ static void fill(struct batch *b);
 static void graded(gr_grading_t *g, void *data) {
   struct item *it = data;
   struct batch *b = it->b;
+  if (b->stopping) {
+    /* Its jobs were killed: what came back is not a grade. Not recorded,
+     * so the next run grades it. */
+    gr_grading_free(g);
+    b->inflight--;
+    return;
+  }
   char *report = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&report, &len);
@@ -229,7 +240,7 @@ static void graded(gr_grading_t *g, void *data) {
 /* Starts submissions while there is room. Iterative: a submission whose
  * results all come from the cache finishes inside gr_grade_start. */
 static void fill(struct batch *b) {
-  if (b->filling)
+  if (b->filling || b->stopping)
     return;
   b->filling = 1;
   while (b->inflight < b->max_inflight && b->next < b->n) {
@@ -244,6 +255,16 @@ static void fill(struct batch *b) {
     }
   }
   b->filling = 0;
+}
+
+/* Ctrl-C or a polite kill: stop at once, keep what is committed. */
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents) {
+  struct batch *b = w->data;
+  (void)loop, (void)revents;
+  if (!b->stopping) {
+    b->stopping = w->signum;
+    gr_engine_cancel();
+  }
 }
 
 static int by_name(const void *x, const void *y) {
@@ -294,6 +315,7 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
     return 2;
   }
   struct batch b = {.wb = wb, .a = &a, .tty = isatty(2)};
+  int rc_stop = 0;
   if (!(b.db = open_book(a.db, 1)))
     return 70;
   sqlite3_prepare_v2(b.db,
@@ -362,17 +384,37 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   /* One more submission than job slots keeps every slot busy while a
    * submission waits between its compile, link and test steps. */
   b.max_inflight = a.opt.jobs + 1;
-  while (b.next < b.n) {
+  struct ev_loop *loop = gr_engine_loop();
+  ev_signal_init(&b.sigint, stop_cb, SIGINT);
+  ev_signal_init(&b.sigterm, stop_cb, SIGTERM);
+  b.sigint.data = b.sigterm.data = &b;
+  ev_signal_start(loop, &b.sigint);
+  ev_signal_start(loop, &b.sigterm);
+  ev_unref(loop); /* the signal watchers alone do not keep a run going */
+  ev_unref(loop);
+  while (b.next < b.n && !b.stopping) {
     fill(&b);
     gr_engine_run();
   }
+  ev_ref(loop);
+  ev_ref(loop);
+  ev_signal_stop(loop, &b.sigint);
+  ev_signal_stop(loop, &b.sigterm);
   if (b.tty)
     fprintf(stderr, "\r\033[K");
+  if (b.stopping) {
+    printf("Stopped (%s) after %d graded now, %d kept: they are in the "
+           "gradebook. Run the same command again to grade the other %d.\n",
+           b.stopping == SIGINT ? "interrupted" : "terminated", b.graded,
+           b.kept, b.n - b.graded - b.failed);
+    rc_stop = 128 + b.stopping;
+  }
   double secs = gr_now() - b.start;
-  printf("Done: %d graded now, %d kept, %d could not be graded, in %.1f s "
-         "(%.2f s per submission, %d at a time)\n",
-         b.graded, b.kept, b.failed, secs, b.n ? secs / b.n : 0.0, a.opt.jobs);
-  if (b.failed)
+  if (!b.stopping)
+    printf("Done: %d graded now, %d kept, %d could not be graded, in %.1f s "
+           "(%.2f s per submission, %d at a time)\n",
+           b.graded, b.kept, b.failed, secs, b.n ? secs / b.n : 0.0, a.opt.jobs);
+  if (b.failed && !b.stopping)
     printf("Run the same command again to retry those that could not be "
            "graded; nothing graded is graded twice.\n");
   printf("Export: build/grader export --db %s --out grades.csv\n", a.db);
@@ -384,7 +426,7 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
     free(names[i]);
   free(names);
   free(b.items);
-  return b.failed ? 70 : 0;
+  return rc_stop ? rc_stop : b.failed ? 70 : 0;
 }
 
 /* ---- export ---------------------------------------------------------------- */

@@ -32,6 +32,7 @@ static int max_jobs = 1, running;
 static gr_job_t **queue;
 static size_t qhead, qlen, qcap;
 static int slot_busy[MAX_SLOTS];
+static gr_job_t *in_slot[MAX_SLOTS]; /* the job running in each slot */
 
 void gr_engine_init(int n) {
   loop = EV_DEFAULT;
@@ -151,6 +152,7 @@ static void child_cb(struct ev_loop *l, ev_child *w, int revents) {
   finish_pipe(&p->out_io, &job->out, job->out_cap, &job->out_dropped);
   finish_pipe(&p->res_io, &job->result, 1 << 20, &ignored);
   slot_busy[p->slot] = 0;
+  in_slot[p->slot] = NULL;
   running--;
   free(p);
   job->priv = NULL;
@@ -247,6 +249,7 @@ static void spawn(gr_job_t *job) {
     close(sec[0]);
   }
   slot_busy[p->slot] = 1;
+  in_slot[p->slot] = job;
   running++;
   p->pid = pid;
   p->start = gr_now();
@@ -277,6 +280,15 @@ static void start_more(void) {
     qlen--;
     spawn(job);
   }
+}
+
+struct ev_loop *gr_engine_loop(void) { return loop; }
+
+void gr_engine_cancel(void) {
+  qhead = qlen = 0; /* queued jobs never start; their callbacks never run */
+  for (int i = 0; i < MAX_SLOTS; i++)
+    if (in_slot[i])
+      kill_job(in_slot[i]);
 }
 
 void gr_engine_run(void) {

@@ -188,6 +188,11 @@ void gr_engine_init(int max_jobs);
 void gr_engine_submit(gr_job_t *job);
 /* Runs until every submitted job (and those their callbacks submit) ended. */
 void gr_engine_run(void);
+/* Drops the queued jobs and kills the running ones (their callbacks still
+ * run, with the jobs killed): for a batch told to stop. */
+void gr_engine_cancel(void);
+/* The engine's loop, for watchers of the engine's user (signals). */
+struct ev_loop *gr_engine_loop(void);
 
 /* ---- Grading (grade.c) ------------------------------------------------- */
 
