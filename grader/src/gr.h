@@ -48,6 +48,16 @@ char *gr_xstrdup(const char *s);
  * bytes) into out; returns the wait status or -1. Trusted commands only. */
 int gr_run_capture(char *const argv[], gr_buf_t *out, size_t cap);
 
+/* ---- Inside objects and programs (elf.c) ------------------------------- */
+
+/* What a learner's compiled object may not contain, in words for the
+ * learner (malloc'ed), or NULL. */
+char *gr_elf_forbidden(const char *obj);
+/* Whether a linked test program's "wb_tests" table holds exactly `entries`
+ * entries of `size` bytes, bounded by the linker's own __start_wb_tests
+ * and __stop_wb_tests. */
+int gr_elf_tests_table_ok(const char *bin, size_t entries, size_t size);
+
 /* ---- The workbook (workbook.c) ----------------------------------------- */
 
 typedef struct gr_test {

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "gr.h"
+#include "../support/wbtest.h" /* struct wb_test: the size of a table entry */
 #include "../support/wbtest_internal.h"
 
 #include <jansson.h>
@@ -14,7 +15,6 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -28,7 +28,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "3"
+#define CACHE_VERSION "4"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -391,59 +391,6 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   gr_engine_submit(job);
 }
 
-/* What a learner object may not contain, in words for the learner, or
- * NULL: an indirect function (GNU ifunc), whose resolver would run while
- * the test program is being loaded, before the runner has taken its
- * secret; a "wb_tests" section, which would register tests of its own
- * next to the workbook's. Objects come from our compiler: the checks on
- * sizes only keep a damaged file from being read out of bounds. */
-static char *forbidden_in(const char *obj) {
-  gr_buf_t b = {0};
-  char *why = NULL;
-  if (gr_read_file(obj, 64 << 20, &b) < 0 || b.len < sizeof(Elf64_Ehdr) ||
-      memcmp(b.data, ELFMAG, SELFMAG) != 0 || b.data[EI_CLASS] != ELFCLASS64) {
-    gr_buf_free(&b);
-    return NULL;
-  }
-  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b.data;
-  size_t nsh = eh->e_shnum;
-#define IN_FILE(off, size) ((off) <= b.len && (size) <= b.len - (off))
-  if (!IN_FILE(eh->e_shoff, nsh * sizeof(Elf64_Shdr)) || eh->e_shstrndx >= nsh) {
-    gr_buf_free(&b);
-    return NULL;
-  }
-  const Elf64_Shdr *sh = (const Elf64_Shdr *)(b.data + eh->e_shoff);
-  const Elf64_Shdr *names = &sh[eh->e_shstrndx];
-  for (size_t i = 0; i < nsh && !why; i++) {
-    if (IN_FILE(names->sh_offset, names->sh_size) && sh[i].sh_name < names->sh_size &&
-        !strncmp(b.data + names->sh_offset + sh[i].sh_name, "wb_tests",
-                 names->sh_size - sh[i].sh_name))
-      why = xasprintf("your file registers tests of its own (a \"wb_tests\" "
-                      "section): only the workbook's tests count. Remove "
-                      "them.");
-    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= nsh)
-      continue;
-    const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-    if (!IN_FILE(sh[i].sh_offset, sh[i].sh_size) || !IN_FILE(strs->sh_offset, strs->sh_size))
-      continue;
-    const Elf64_Sym *sym = (const Elf64_Sym *)(b.data + sh[i].sh_offset);
-    for (size_t k = 0; k < sh[i].sh_size / sizeof *sym && !why; k++) {
-      size_t at = sym[k].st_name;
-      if (ELF64_ST_TYPE(sym[k].st_info) != STT_GNU_IFUNC || at >= strs->sh_size)
-        continue;
-      why = xasprintf("your file defines \"%.*s\" as an indirect function "
-                      "(ifunc): its resolver would run while the test is "
-                      "being loaded, before the tests can watch it, and the "
-                      "grader does not allow that. Make it a plain function.",
-                      (int)strnlen(b.data + strs->sh_offset + at, strs->sh_size - at),
-                      b.data + strs->sh_offset + at);
-    }
-  }
-#undef IN_FILE
-  gr_buf_free(&b);
-  return why;
-}
-
 static void compile_done(gr_job_t *job) {
   struct compile_data *d = job->data;
   struct ex_ctx *c = d->c;
@@ -452,7 +399,7 @@ static void compile_done(gr_job_t *job) {
   int ok = job->status != -1 && WIFEXITED(job->status) &&
            WEXITSTATUS(job->status) == 0 && lstat(d->out, &st) == 0 &&
            S_ISREG(st.st_mode);
-  if (ok && d->learner && (why = forbidden_in(d->out))) {
+  if (ok && d->learner && (why = gr_elf_forbidden(d->out))) {
     ex_fail(c, GR_EX_BAD_FILE, why);
     unlink(d->out);
     free(d);
@@ -659,6 +606,14 @@ static void link_exercise(struct ex_ctx *c) {
   }
 }
 
+static int tests_in_source(const struct ex_ctx *c, int source) {
+  const gr_exercise_t *ex = c->res->ex;
+  int n = 0;
+  for (int t = 0; t < ex->ntests; t++)
+    n += !strcmp(ex->tests[t].source, ex->sources[source]);
+  return n;
+}
+
 static void link_done(gr_job_t *job) {
   struct link_data *d = job->data;
   struct ex_ctx *c = d->c;
@@ -686,6 +641,13 @@ static void link_done(gr_job_t *job) {
     else
       ex_fail(c, GR_EX_INTERNAL,
               xasprintf("linking the tests failed:\n%s", log));
+  } else if (!gr_elf_tests_table_ok(c->bin[d->source], (size_t)tests_in_source(c, d->source),
+                                    sizeof(struct wb_test))) {
+    ex_fail(c, GR_EX_BAD_FILE,
+            xasprintf("the test program's table of tests is not the "
+                      "workbook's: does your file add tests of its own, or "
+                      "define __start_wb_tests or __stop_wb_tests? Only the "
+                      "workbook's tests count."));
   } else {
     /* Keep the binary for next time (same objects, same runtime). */
     if (link(c->bin[d->source], d->out) < 0 && errno != EEXIST) {

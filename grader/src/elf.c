@@ -1,0 +1,149 @@
+/* elf.c - just enough of ELF to look inside what the compiler and the
+ * linker made from a learner's file: section names and sizes, symbols.
+ * Every offset is checked against the file, so a damaged file is refused
+ * rather than read out of bounds; extended numbering (more than 65279
+ * sections, which a short source can ask for) is followed.
+ */
+#define _GNU_SOURCE
+#include "gr.h"
+
+#include <elf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct gr_elf {
+  gr_buf_t b;               /* the whole file */
+  const Elf64_Shdr *sh;
+  size_t nsh;
+  const char *shstr;        /* section names */
+  size_t shstr_len;
+  const Elf64_Sym *sym;     /* the symbol table (.symtab), if any */
+  size_t nsym;
+  const char *str;
+  size_t str_len;
+} gr_elf_t;
+
+static void elf_close(gr_elf_t *e);
+
+#define IN_FILE(e, off, size) ((off) <= (e)->b.len && (size) <= (e)->b.len - (off))
+
+static int elf_open(const char *path, gr_elf_t *e) {
+  memset(e, 0, sizeof *e);
+  if (gr_read_file(path, 256 << 20, &e->b) < 0 || e->b.len < sizeof(Elf64_Ehdr) ||
+      memcmp(e->b.data, ELFMAG, SELFMAG) != 0 || e->b.data[EI_CLASS] != ELFCLASS64)
+    goto bad;
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)e->b.data;
+  if (eh->e_shoff == 0 || !IN_FILE(e, eh->e_shoff, sizeof(Elf64_Shdr)))
+    goto bad;
+  e->sh = (const Elf64_Shdr *)(e->b.data + eh->e_shoff);
+  e->nsh = eh->e_shnum ? eh->e_shnum : e->sh[0].sh_size;
+  size_t names = eh->e_shstrndx == SHN_XINDEX ? e->sh[0].sh_link : eh->e_shstrndx;
+  if (e->nsh > e->b.len / sizeof(Elf64_Shdr) ||
+      !IN_FILE(e, eh->e_shoff, e->nsh * sizeof(Elf64_Shdr)) || names >= e->nsh ||
+      !IN_FILE(e, e->sh[names].sh_offset, e->sh[names].sh_size))
+    goto bad;
+  e->shstr = e->b.data + e->sh[names].sh_offset;
+  e->shstr_len = e->sh[names].sh_size;
+  for (size_t i = 0; i < e->nsh; i++) {
+    if (e->sh[i].sh_type != SHT_SYMTAB)
+      continue;
+    const Elf64_Shdr *st = &e->sh[i];
+    if (st->sh_link >= e->nsh || !IN_FILE(e, st->sh_offset, st->sh_size) ||
+        !IN_FILE(e, e->sh[st->sh_link].sh_offset, e->sh[st->sh_link].sh_size))
+      goto bad;
+    e->sym = (const Elf64_Sym *)(e->b.data + st->sh_offset);
+    e->nsym = st->sh_size / sizeof(Elf64_Sym);
+    e->str = e->b.data + e->sh[st->sh_link].sh_offset;
+    e->str_len = e->sh[st->sh_link].sh_size;
+    break;
+  }
+  return 0;
+bad:
+  elf_close(e);
+  return -1;
+}
+
+static void elf_close(gr_elf_t *e) { gr_buf_free(&e->b); }
+
+static const char *name_at(const char *tab, size_t len, size_t at) {
+  if (at >= len || !memchr(tab + at, 0, len - at))
+    return "";
+  return tab + at;
+}
+
+static const char *elf_section_name(const gr_elf_t *e, size_t i) {
+  return i < e->nsh ? name_at(e->shstr, e->shstr_len, e->sh[i].sh_name) : "";
+}
+
+static const Elf64_Shdr *elf_section(const gr_elf_t *e, const char *name) {
+  for (size_t i = 0; i < e->nsh; i++)
+    if (!strcmp(elf_section_name(e, i), name))
+      return &e->sh[i];
+  return NULL;
+}
+
+static const char *elf_symbol_name(const gr_elf_t *e, size_t i) {
+  return i < e->nsym ? name_at(e->str, e->str_len, e->sym[i].st_name) : "";
+}
+
+static const Elf64_Sym *elf_symbol(const gr_elf_t *e, const char *name) {
+  for (size_t i = 0; i < e->nsym; i++)
+    if (e->sym[i].st_shndx != SHN_UNDEF && !strcmp(elf_symbol_name(e, i), name))
+      return &e->sym[i];
+  return NULL;
+}
+
+static char *msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *msg(const char *fmt, ...) {
+  va_list ap;
+  char *out = NULL;
+  va_start(ap, fmt);
+  if (vasprintf(&out, fmt, ap) < 0)
+    out = gr_xstrdup("(out of memory)");
+  va_end(ap);
+  return out;
+}
+
+/* An indirect function (GNU ifunc): its resolver would run while the test
+ * program is being loaded, before the runner has taken its secret. A
+ * "wb_tests" section, or the linker's __start_/__stop_ symbols: tests of
+ * its own next to the workbook's (the linked table is checked too). */
+char *gr_elf_forbidden(const char *obj) {
+  gr_elf_t e;
+  char *why = NULL;
+  if (elf_open(obj, &e) < 0)
+    return msg("the compiler's output could not be read back (%s)", obj);
+  if (elf_section(&e, "wb_tests"))
+    why = msg("your file registers tests of its own (a \"wb_tests\" section): "
+              "only the workbook's tests count. Remove them.");
+  for (size_t k = 0; k < e.nsym && !why; k++) {
+    const char *name = elf_symbol_name(&e, k);
+    if (e.sym[k].st_shndx == SHN_UNDEF)
+      continue;
+    if (ELF64_ST_TYPE(e.sym[k].st_info) == STT_GNU_IFUNC)
+      why = msg("your file defines \"%s\" as an indirect function (ifunc): its "
+                "resolver would run while the test is being loaded, before the "
+                "tests can watch it, and the grader does not allow that. Make "
+                "it a plain function.", name);
+    else if (!strncmp(name, "__start_", 8) || !strncmp(name, "__stop_", 7))
+      why = msg("your file defines \"%s\", a name the linker keeps for itself "
+                "(it marks where a section starts or stops). Rename it.", name);
+  }
+  elf_close(&e);
+  return why;
+}
+
+int gr_elf_tests_table_ok(const char *bin, size_t entries, size_t size) {
+  gr_elf_t e;
+  if (elf_open(bin, &e) < 0)
+    return 0;
+  const Elf64_Shdr *sec = elf_section(&e, "wb_tests");
+  const Elf64_Sym *start = elf_symbol(&e, "__start_wb_tests");
+  const Elf64_Sym *stop = elf_symbol(&e, "__stop_wb_tests");
+  int ok = sec && start && stop && sec->sh_size == entries * size &&
+           start->st_value == sec->sh_addr && stop->st_value == sec->sh_addr + sec->sh_size;
+  elf_close(&e);
+  return ok;
+}
