@@ -67,14 +67,14 @@ count() { sql "$1" "SELECT COUNT(*) FROM submissions" 2>/dev/null || echo 0; }
 wait_for '[ "$(count "$tmp/k.db")" -ge 2 ]' 1200
 kill -9 $gpid 2>/dev/null; wait $gpid 2>/dev/null
 before=$(count "$tmp/k.db")
-wait_for '! pgrep -f "work/$gpid-" >/dev/null' 50
-[ "$before" -ge 2 ] && [ "$before" -lt $n ] && ! pgrep -f "work/$gpid-" >/dev/null &&
+wait_for '! pgrep -f -- "-$gpid/" >/dev/null' 50
+[ "$before" -ge 2 ] && [ "$before" -lt $n ] && ! pgrep -f -- "-$gpid/" >/dev/null &&
   ok "killed with -9 after $before of $n submissions; none of its processes lived on" ||
-  bad "kill -9: $before rows, processes left: $(pgrep -f "work/$gpid-" | wc -l)"
+  bad "kill -9: $before rows, processes left: $(pgrep -f -- "-$gpid/" | wc -l)"
 $G batch "$class" -j1 --no-cache --db "$tmp/k.db" >"$tmp/k2.txt" 2>&1
 rows=$(sql "$tmp/k.db" "SELECT COUNT(*), SUM(state = 'graded'), MAX(runs) FROM submissions")
 grep -q "$before already graded" "$tmp/k2.txt" && grep -q "Done: $((n - before)) graded now, $before kept" "$tmp/k2.txt" &&
-  [ "$rows" = "$n|$n|1" ] && ! ls -d "$root/build/work/$gpid-"* >/dev/null 2>&1 &&
+  [ "$rows" = "$n|$n|1" ] && ! ls -d "$root/build/work/"*"-$gpid" >/dev/null 2>&1 &&
   ok "the same command resumed: $before kept, $((n - before)) graded, each graded once ($rows), scratch cleaned" ||
   { bad "resume: rows $rows"; tail -4 "$tmp/k2.txt"; }
 diff <(cut -d, -f1-5 "$tmp/grades.csv" | grep -v '^carol') \
@@ -88,7 +88,7 @@ wait_for '[ "$(count "$tmp/t.db")" -ge 1 ]' 1200
 kill -TERM $gpid; wait $gpid; rc=$?
 before=$(count "$tmp/t.db")
 [ $rc -eq 143 ] && grep -q "Stopped (terminated) after $before graded now" "$tmp/t1.txt" &&
-  ! pgrep -f "work/$gpid-" >/dev/null && [ "$(sql "$tmp/t.db" "SELECT COUNT(*) FROM submissions WHERE state != 'graded'")" = 0 ] &&
+  ! pgrep -f -- "-$gpid/" >/dev/null && [ "$(sql "$tmp/t.db" "SELECT COUNT(*) FROM submissions WHERE state != 'graded'")" = 0 ] &&
   ok "SIGTERM stops the batch at once (exit 143): $before graded kept, nothing half-graded recorded, no process left" ||
   { bad "SIGTERM: exit $rc"; cat "$tmp/t1.txt"; }
 $G batch "$class" -j1 --db "$tmp/t.db" >"$tmp/t2.txt" 2>&1

@@ -15,12 +15,14 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -972,6 +974,80 @@ static void finish_exercise(struct ex_ctx *c) {
   save_results(c);
 }
 
+/* Every grader process has a scratch folder of its own under build/work,
+ * named after the machine and the process, and holds a lock on a file
+ * next to it for as long as it lives (the kernel drops it on any death,
+ * kill -9 included). A folder whose lock can be taken belongs to a grader
+ * that is gone: on this machine, in a container beside it, or on another
+ * machine sharing the workbook over the network. */
+static char root[PATH_MAX];
+static pid_t root_owner;
+
+/* At a normal exit: the scratch folder goes, then its lock. */
+static void remove_work_root(void) {
+  char lock[PATH_MAX + 8];
+  if (!root[0] || getpid() != root_owner || getenv("WB_KEEP_WORK"))
+    return;
+  snprintf(lock, sizeof lock, "%s.lock", root);
+  gr_rmtree(root);
+  unlink(lock);
+}
+
+static const char *work_root(const gr_workbook_t *wb) {
+  if (root[0])
+    return root;
+  root_owner = getpid();
+  atexit(remove_work_root);
+  char host[64] = "host";
+  gethostname(host, sizeof host - 1);
+  for (char *h = host; *h; h++)
+    if (!isalnum((unsigned char)*h) && *h != '-')
+      *h = '_';
+  for (int attempt = 0; attempt < 8; attempt++) {
+    char lock[PATH_MAX + 8];
+    snprintf(root, sizeof root, "%s/work/%s-%d%s%.0d", wb->build, host, (int)getpid(),
+             attempt ? "-" : "", attempt);
+    snprintf(lock, sizeof lock, "%s.lock", root);
+    gr_mkdirs(wb->build);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/work", wb->build);
+    gr_mkdirs(dir);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+      return root; /* the descriptor stays open: the lock is ours till exit */
+    if (fd >= 0)
+      close(fd); /* the same name, held by a grader elsewhere: another */
+  }
+  return root;
+}
+
+void gr_clean_stale_work(const gr_workbook_t *wb) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/work", wb->build);
+  const char *mine = work_root(wb);
+  DIR *d = opendir(dir);
+  if (!d)
+    return;
+  for (struct dirent *e; (e = readdir(d));) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || strcmp(e->d_name + n - 5, ".lock") != 0)
+      continue;
+    char lock[PATH_MAX + 256], path[PATH_MAX + 256];
+    snprintf(lock, sizeof lock, "%s/%s", dir, e->d_name);
+    snprintf(path, sizeof path, "%s/%.*s", dir, (int)(n - 5), e->d_name);
+    if (!strcmp(path, mine))
+      continue;
+    int fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      gr_rmtree(path);
+      unlink(lock);
+    }
+    if (fd >= 0)
+      close(fd);
+  }
+  closedir(d);
+}
+
 /* One submission in flight. */
 struct sub_ctx {
   gr_group_t group; /* first: the group's done callback finds the rest */
@@ -1027,7 +1103,10 @@ int gr_grade_start(gr_workbook_t *wb, const char *submission,
   s->group.done = submission_done;
   char cache[PATH_MAX];
   static unsigned seq;
-  snprintf(s->work, sizeof s->work, "%s/work/%d-%u", wb->build, (int)getpid(), seq++);
+  static int cleaned;
+  if (!cleaned++)
+    gr_clean_stale_work(wb);
+  snprintf(s->work, sizeof s->work, "%s/%u", work_root(wb), seq++);
   snprintf(cache, sizeof cache, "%s/cache", wb->build);
   if (gr_mkdirs(cache) < 0 || gr_mkdirs(s->work) < 0) {
     fprintf(stderr, "grader: could not create %s\n", s->work);
@@ -1081,24 +1160,6 @@ unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir) 
     }
   }
   return h;
-}
-
-void gr_clean_stale_work(const gr_workbook_t *wb) {
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s/work", wb->build);
-  DIR *d = opendir(dir);
-  if (!d)
-    return;
-  for (struct dirent *e; (e = readdir(d));) {
-    int pid = atoi(e->d_name);
-    /* "PID-N": a grader's scratch; gone with its grader if the pid is */
-    if (pid <= 0 || !strchr(e->d_name, '-') || kill(pid, 0) == 0 || errno != ESRCH)
-      continue;
-    char path[PATH_MAX + 256];
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    gr_rmtree(path);
-  }
-  closedir(d);
 }
 
 void gr_grading_free(gr_grading_t *g) {
