@@ -30,7 +30,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "4"
+#define CACHE_VERSION "5"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -465,57 +465,66 @@ static unsigned long long stat_key(unsigned long long h, const char *path) {
 
 /* ---- Results cached by content --------------------------------------- */
 /* The same binaries (same learner files, tests, runtime) run with the same
- * options give the same verdicts: a result is kept under a key made of all
- * of them and reused, unless --no-cache. Only passes, failed checks and
- * early exits are kept: a timeout, a kill or a fault of the grader may say
- * more about the machine than about the code. */
+ * options pass the same tests: a pass is kept under a key made of all of
+ * them and reused, unless --no-cache; only the tests that did not pass run
+ * again. Failures are never kept: a failure may say more about the machine
+ * (a busy core, too few descriptors, a job killed from outside) than about
+ * the code, and a kept one would be handed to every identical file. */
 
+/* A test is kept under its file and name: a hidden test may share a name
+ * with a visible one. */
+static void result_name(const gr_test_t *t, char *out, size_t len) {
+  const char *base = strrchr(t->source, '/');
+  snprintf(out, len, "%s%s:%s", t->hidden ? "hidden/" : "", base ? base + 1 : t->source,
+           t->name);
+}
+
+/* Fills in the passes kept for this exercise; returns how many. */
 static int load_results(struct ex_ctx *c) {
-  char path[PATH_MAX];
+  char path[PATH_MAX], name[256];
   cache_path(c->wb, c->result_key, ".result", path);
   json_t *root = json_load_file(path, 0, NULL);
-  json_t *tests = json_object_get(root, "tests");
+  json_t *tests = json_object_get(root, "passed");
   gr_ex_result_t *res = c->res;
-  int ok = json_is_object(tests);
-  for (int t = 0; ok && t < res->ntests; t++) {
-    json_t *r = json_object_get(tests, res->tests[t].test->name);
-    json_t *st = json_object_get(r, "status");
-    ok = json_is_integer(st) && json_integer_value(st) >= GR_PASS &&
-         json_integer_value(st) <= GR_NO_RESULT;
-  }
-  for (int t = 0; ok && t < res->ntests; t++) {
+  int reused = 0;
+  for (int t = 0; json_is_object(tests) && t < res->ntests; t++) {
     gr_test_result_t *tr = &res->tests[t];
-    json_t *r = json_object_get(tests, tr->test->name);
-    const char *m = json_string_value(json_object_get(r, "message"));
+    result_name(tr->test, name, sizeof name);
+    json_t *r = json_object_get(tests, name);
+    if (!json_is_object(r))
+      continue;
     const char *o = json_string_value(json_object_get(r, "output"));
-    tr->status = (enum gr_test_status)json_integer_value(json_object_get(r, "status"));
-    tr->score = tr->status == GR_PASS ? tr->test->points : 0;
+    tr->status = GR_PASS;
+    tr->score = tr->test->points;
     tr->secs = json_number_value(json_object_get(r, "secs"));
-    tr->message = m ? gr_xstrdup(m) : NULL;
-    tr->output = o ? gr_xstrdup(o) : NULL;
+    tr->output = o && *o ? gr_xstrdup(o) : NULL;
+    reused++;
   }
   json_decref(root);
-  return ok ? 0 : -1;
+  return reused;
 }
 
 static void save_results(struct ex_ctx *c) {
   gr_ex_result_t *res = c->res;
-  if (!c->result_key || res->state != GR_EX_BUILT || res->results_cached)
+  char name[256];
+  if (!c->result_key || res->state != GR_EX_BUILT || res->results_cached == res->ntests)
     return;
   json_t *tests = json_object();
+  int kept = 0;
   for (int t = 0; t < res->ntests; t++) {
     gr_test_result_t *tr = &res->tests[t];
-    if (tr->status != GR_PASS && tr->status != GR_FAIL &&
-        tr->status != GR_NO_RESULT) {
-      json_decref(tests);
-      return;
-    }
-    json_object_set_new(tests, tr->test->name,
-                        json_pack("{s:i, s:s?, s:s?, s:f}", "status", (int)tr->status,
-                                  "message", tr->message, "output", tr->output,
-                                  "secs", tr->secs));
+    if (tr->status != GR_PASS)
+      continue;
+    result_name(tr->test, name, sizeof name);
+    json_object_set_new(tests, name, json_pack("{s:s?, s:f}", "output", tr->output,
+                                               "secs", tr->secs));
+    kept++;
   }
-  json_t *root = json_pack("{s:o}", "tests", tests);
+  if (!kept) {
+    json_decref(tests);
+    return;
+  }
+  json_t *root = json_pack("{s:o}", "passed", tests);
   char path[PATH_MAX], tmp[PATH_MAX + 32];
   cache_path(c->wb, c->result_key, ".result", path);
   snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
@@ -550,10 +559,10 @@ static void link_exercise(struct ex_ctx *c) {
   int opts[4] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000),
                  c->in_place, c->opt->libev_flags};
   c->result_key = gr_hash(rk, opts, sizeof opts);
-  if (!c->opt->no_cache && load_results(c) == 0) {
-    c->res->results_cached = 1;
-    return;
-  }
+  if (!c->opt->no_cache)
+    c->res->results_cached = load_results(c);
+  if (c->res->results_cached == ex->ntests)
+    return; /* every test passed before: nothing to run */
   for (int s = 0; s < ex->nsources; s++) {
     unsigned long long key = bin_key(c, s, runner, support);
     char cached[PATH_MAX];
@@ -676,6 +685,8 @@ static void run_tests(struct ex_ctx *c, int source) {
     if (strcmp(ex->tests[t].source, ex->sources[source]) != 0)
       continue;
     gr_test_result_t *tr = &c->res->tests[t];
+    if (tr->status == GR_PASS)
+      continue; /* its pass was kept (same binary, same options) */
     gr_job_t *job = new_job();
     struct test_data *d = gr_xmalloc(sizeof *d);
     d->c = c;
