@@ -111,5 +111,13 @@ if (cd "$ag/source" && bash ./setup.sh) >"$tmp/setup.txt" 2>&1; then
       ok "run_autograder on an upload of the first exercise: results.json scores $got, the hidden test is after_published" ||
       bad "results.json score $got (want $first_pts), hidden test visibility '$hidden_vis'"
   else bad "run_autograder exited $rc"; cat "$tmp/run.txt"; head -20 "$ag/results/results.json" 2>/dev/null; fi
+  # A run the grader cannot finish publishes nothing (not a zero): here
+  # the runner object is gone, so no test program can be linked.
+  rm -rf "$ag/source/build/cache" && mv "$ag/source/build/obj/grader/support/runner.o" "$tmp/runner.o"
+  broken_out=$(AUTOGRADER_ROOT=$ag "$ag/run_autograder" 2>&1)
+  rc=$?
+  [ $rc -ne 0 ] && [ ! -e "$ag/results/results.json" ] && grep -q "nothing was published" <<<"$broken_out" &&
+    ok "when the grader cannot finish, run_autograder publishes no results.json and fails the run" ||
+    { bad "run_autograder with a broken grader: exit $rc"; echo "$broken_out" | tail -5; }
 else bad "setup.sh failed"; tail -20 "$tmp/setup.txt"; fi
 finish

@@ -142,17 +142,6 @@ static void say(struct batch *b, const char *fmt, ...) {
   progress(b);
 }
 
-static int could_not_grade(const gr_grading_t *g) {
-  for (int i = 0; i < g->nex; i++) {
-    if (g->ex[i].state == GR_EX_INTERNAL)
-      return 1;
-    for (int t = 0; t < g->ex[i].ntests; t++)
-      if (g->ex[i].tests[t].status == GR_GRADER_ERROR)
-        return 1;
-  }
-  return 0;
-}
-
 /* One transaction per submission: committed means graded. */
 static int record(struct batch *b, struct item *it, const char *state,
                   const char *report) {
@@ -185,8 +174,8 @@ static int record(struct batch *b, struct item *it, const char *state,
     sqlite3_bind_int(x, 3, i);
     sqlite3_bind_int(x, 4, e->score);
     sqlite3_bind_int(x, 5, e->max);
-    sqlite3_bind_text(x, 6, e->state == GR_EX_BUILT ? "built"
-                            : e->state == GR_EX_INTERNAL ? "could not grade"
+    sqlite3_bind_text(x, 6, gr_ex_incomplete(e)        ? "could not grade"
+                            : e->state == GR_EX_BUILT ? "built"
                                                          : "not built",
                       -1, SQLITE_STATIC);
     ok = sqlite3_step(x) == SQLITE_DONE;
@@ -218,7 +207,7 @@ static void graded(gr_grading_t *g, void *data) {
     gr_report(f, g, GR_FMT_JSON);
     fclose(f);
   }
-  int bad = could_not_grade(g);
+  int bad = gr_ex_incomplete_count(g) > 0;
   if (record(b, it, bad ? "could not grade" : "graded", report ? report : "") < 0)
     bad = 1;
   free(report);

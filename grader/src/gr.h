@@ -271,6 +271,12 @@ int gr_grade(gr_workbook_t *wb, const char *submission, gr_exercise_t **only,
              int nonly, const gr_options_t *opt, gr_grading_t *g);
 void gr_grading_free(gr_grading_t *g);
 
+/* Whether the grader could not grade all of an exercise (its own fault or
+ * the machine's: a test that could not run, tests that did not build);
+ * and how many exercises of a grading are so. Such a grade is not a score. */
+int gr_ex_incomplete(const gr_ex_result_t *e);
+int gr_ex_incomplete_count(const gr_grading_t *g);
+
 /* The same, on an engine already set up (gr_engine_init): starts the jobs
  * and returns; `done` runs from gr_engine_run once the grading is complete.
  * Many submissions can be in flight at once. */

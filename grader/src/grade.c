@@ -30,7 +30,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "5"
+#define CACHE_VERSION "6"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -868,6 +868,13 @@ static void test_done(gr_job_t *job) {
     tr->message = xasprintf("the test did not finish within %.0f s: %s",
                             c->opt->test_timeout_s, where);
     free(where);
+  } else if (!job->result.data || strncmp(job->result.data, "WB0 started\n", 12) != 0) {
+    /* The runner never got going: nothing of the learner's ran. */
+    tr->status = GR_GRADER_ERROR;
+    tr->message = xasprintf("could not grade: the test program did not start "
+                            "(a fault of the grader or the machine, not of "
+                            "the submission)%s%s",
+                            *out ? ":\n" : ".", out);
   } else if (san) {
     tr->status = GR_CRASH;
     tr->message = xasprintf("the sanitizer found a memory error:\n%s", san);
@@ -1171,6 +1178,22 @@ unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir) 
     }
   }
   return h;
+}
+
+int gr_ex_incomplete(const gr_ex_result_t *e) {
+  if (e->state == GR_EX_INTERNAL)
+    return 1;
+  for (int t = 0; t < e->ntests; t++)
+    if (e->tests[t].status == GR_GRADER_ERROR)
+      return 1;
+  return 0;
+}
+
+int gr_ex_incomplete_count(const gr_grading_t *g) {
+  int n = 0;
+  for (int i = 0; i < g->nex; i++)
+    n += gr_ex_incomplete(&g->ex[i]);
+  return n;
 }
 
 void gr_grading_free(gr_grading_t *g) {

@@ -127,9 +127,7 @@ int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv) {
     return 70;
   }
   gr_report(f, &g, a.fmt);
-  int internal = 0;
-  for (int i = 0; i < g.nex; i++)
-    internal += g.ex[i].state == GR_EX_INTERNAL;
+  int internal = gr_ex_incomplete_count(&g);
   if (a.out) {
     fclose(f);
     fprintf(stderr, "%s: %d/%d points, written to %s\n", a.dir, g.score, g.max, a.out);

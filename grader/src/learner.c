@@ -144,14 +144,15 @@ static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
     char st[64];
     if (passed)
       snprintf(st, sizeof st, "passed %d/%d", e->score, e->max);
+    else if (gr_ex_incomplete(e))
+      snprintf(st, sizeof st, "could not grade");
     else if (e->state != GR_EX_BUILT)
       snprintf(st, sizeof st, "%s", e->state == GR_EX_COMPILE_ERROR ? "compile error"
-                                    : e->state == GR_EX_INTERNAL ? "could not grade"
-                                                                 : "not built");
+                                                                    : "not built");
     else
       snprintf(st, sizeof st, "failing %d/%d", e->score, e->max);
     state_put(wb, e->ex, "status", st);
-    internal += e->state == GR_EX_INTERNAL;
+    internal += gr_ex_incomplete(e);
     fprintf(f, "  %s%s%s %-46s %s\n", passed ? green : red,
             passed ? "ok  " : "FAIL", off, e->ex->id, st);
     if (!passed) {

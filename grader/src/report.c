@@ -96,8 +96,10 @@ static void report_text(FILE *f, const gr_grading_t *g) {
   fprintf(f, "Isolation: %s\n\n", gr_isolation_text(g->isolation));
   for (int i = 0; i < g->nex; i++) {
     const gr_ex_result_t *e = &g->ex[i];
-    char reused[64] = "";
-    if (e->state == GR_EX_BUILT && e->results_cached == e->ntests)
+    char reused[96] = "";
+    if (e->state == GR_EX_BUILT && gr_ex_incomplete(e))
+      snprintf(reused, sizeof reused, "could not grade all of it: not a score");
+    else if (e->state == GR_EX_BUILT && e->results_cached == e->ntests)
       snprintf(reused, sizeof reused, "(same files, same tests: passes reused)");
     else if (e->state == GR_EX_BUILT && e->results_cached)
       snprintf(reused, sizeof reused, "(%d pass%s reused)", e->results_cached,
@@ -193,7 +195,7 @@ static void report_gradescope(FILE *f, const gr_grading_t *g) {
   gr_buf_printf(&summary, "Total: %d/%d points. Isolation: %s.", g->score,
                 g->max, gr_isolation_text(g->isolation));
   for (int i = 0; i < g->nex; i++)
-    if (g->ex[i].state == GR_EX_INTERNAL) {
+    if (gr_ex_incomplete(&g->ex[i])) {
       gr_buf_printf(&summary, "\nSome tests could not be graded because of a "
                               "fault in the autograder, not in your code: "
                               "those points are not your score yet. Please "

@@ -107,6 +107,11 @@ static void wb__read_secret(int argc, char **argv, char **envp) {
     ((volatile unsigned char *)hex)[i] = 0;
   vault = v;
   vault_open(0);
+  /* Tells the grader the program did start: without this line, a missing
+   * verdict is the machine's fault (the program could not be run), not
+   * the learner's. Learner code runs only after it. */
+  static const char started[] = "WB0 started\n";
+  wb_sys(SYS_write, RESULT_FD, (long)started, sizeof started - 1, 0, 0, 0);
 }
 
 __attribute__((used, section(".preinit_array"))) static void (
