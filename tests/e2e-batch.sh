@@ -4,6 +4,12 @@
 # shards graded at the same time and merged. Run by `make e2e`.
 source "$(dirname "$0")/lib.sh"
 sql() { sqlite3 -batch "$@"; }
+# Why the submissions of a gradebook that were not graded were not.
+why_not() {
+  sql "$1" "SELECT name, report FROM submissions WHERE state != 'graded'" | while IFS='|' read -r name report; do
+    echo "        $name: $(jq -r '[.exercises[] | .detail, (.tests[] | select(.status == "could not grade") | .message)] | map(select(. != "")) | join(" / ")' <<<"$report" 2>/dev/null | head -c 600)"
+  done
+}
 
 echo "A class of submissions:"
 class=$tmp/class
@@ -103,7 +109,7 @@ wait $p1; r1=$?; wait $p2; r2=$?
 c1=$(count "$tmp/s1.db"); c2=$(count "$tmp/s2.db")
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ $((c1 + c2)) -eq $n ] && [ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] &&
   ok "two shards graded at the same time split the class ($c1 + $c2)" ||
-  { bad "shards: exit $r1/$r2, rows $c1 + $c2"; tail -3 "$tmp/s1.txt" "$tmp/s2.txt"; }
+  { bad "shards: exit $r1/$r2, rows $c1 + $c2"; tail -n 3 "$tmp/s1.txt" "$tmp/s2.txt"; why_not "$tmp/s1.db"; why_not "$tmp/s2.db"; }
 $G merge --db "$tmp/merged.db" "$tmp/s1.db" "$tmp/s2.db" >"$tmp/merge.txt" 2>&1
 diff <($G export --db "$tmp/book.db" | cut -d, -f1-8) <($G export --db "$tmp/merged.db" | cut -d, -f1-8) >/dev/null &&
   grep -q "$n submissions, $n graded" "$tmp/merge.txt" &&
@@ -128,7 +134,7 @@ grep -q "^dave,0,[0-9]*,0.0,graded," "$tmp/cng.csv" || why="$why dave's row;"
   { bad "could not grade:$why"; cat "$tmp/cng.csv"; }
 $G batch "$class" -j2 --db "$tmp/cng.db" >"$tmp/cng2.txt" 2>&1
 [ $? -eq 0 ] && grep -q "Done: $n graded now, 0 kept, 0 could not be graded" "$tmp/cng2.txt" &&
-  ok "run again without it, every submission is graded" || { bad "retry after could not grade"; tail -3 "$tmp/cng2.txt"; }
+  ok "run again without it, every submission is graded" || { bad "retry after could not grade"; tail -3 "$tmp/cng2.txt"; why_not "$tmp/cng.db"; }
 
 echo "Mistakes:"
 $G batch "$tmp/nowhere" --db "$tmp/x.db" >"$tmp/m1.txt" 2>&1

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ struct gr_job_priv {
 
 static struct ev_loop *loop;
 static int max_jobs = 1, running;
+static int waiting; /* jobs to be submitted later (gr_engine_submit_after) */
+static int cancelled;
 static gr_job_t **queue;
 static size_t qhead, qlen, qcap;
 static int slot_busy[MAX_SLOTS];
@@ -36,6 +39,10 @@ static gr_job_t *in_slot[MAX_SLOTS]; /* the job running in each slot */
 
 void gr_engine_init(int n) {
   loop = EV_DEFAULT;
+  /* Whatever a job leaves behind when it is killed (bubblewrap's inner
+   * processes, say) becomes our child, and libev reaps every child: no
+   * zombie lingers to count against the next job's process limit. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   max_jobs = n < 1 ? 1 : n > MAX_SLOTS ? MAX_SLOTS : n;
   /* A test that closes its end of a pipe must not kill the grader. */
   signal(SIGPIPE, SIG_IGN);
@@ -284,8 +291,40 @@ static void start_more(void) {
 
 struct ev_loop *gr_engine_loop(void) { return loop; }
 
+/* Holds the job's group open while it waits, so that its submission
+ * cannot end in between. */
+struct later {
+  ev_timer timer;
+  gr_job_t *job;
+};
+
+static void later_cb(struct ev_loop *l, ev_timer *w, int revents) {
+  struct later *lt = (struct later *)w;
+  gr_job_t *job = lt->job;
+  gr_group_t *g = job->group;
+  (void)revents;
+  ev_timer_stop(l, w);
+  free(lt);
+  waiting--;
+  if (!cancelled)
+    gr_engine_submit(job);
+  gr_group_release(g);
+  start_more();
+}
+
+void gr_engine_submit_after(gr_job_t *job, double secs) {
+  struct later *lt = gr_xmalloc(sizeof *lt);
+  lt->job = job;
+  if (job->group)
+    job->group->pending++;
+  ev_timer_init(&lt->timer, later_cb, secs, 0.);
+  ev_timer_start(loop, &lt->timer);
+  waiting++;
+}
+
 void gr_engine_cancel(void) {
   qhead = qlen = 0; /* queued jobs never start; their callbacks never run */
+  cancelled = 1;    /* nor do those waiting to be submitted */
   for (int i = 0; i < MAX_SLOTS; i++)
     if (in_slot[i])
       kill_job(in_slot[i]);
@@ -293,7 +332,7 @@ void gr_engine_cancel(void) {
 
 void gr_engine_run(void) {
   start_more();
-  while (running > 0 || qlen > 0) {
+  while (running > 0 || qlen > 0 || waiting > 0) {
     ev_run(loop, EVRUN_ONCE);
     start_more();
   }

@@ -196,6 +196,8 @@ struct gr_job {
 
 void gr_engine_init(int max_jobs);
 void gr_engine_submit(gr_job_t *job);
+/* The same, `secs` seconds from now (a retry). */
+void gr_engine_submit_after(gr_job_t *job, double secs);
 /* Runs until every submitted job (and those their callbacks submit) ended. */
 void gr_engine_run(void);
 /* Drops the queued jobs and kills the running ones (their callbacks still

@@ -673,57 +673,70 @@ static void link_done(gr_job_t *job) {
 struct test_data {
   struct ex_ctx *c;
   gr_test_result_t *tr;
-  int source;
+  int test, source;
+  int attempt;     /* tries that did not start before this one */
   char secret[40];
 };
 
+#define START_TRIES 4 /* a test program that could not start is tried again */
+
 static void test_done(gr_job_t *job);
+
+/* One test in a process of its own, `attempt` 0 the first time. */
+static void submit_test(struct ex_ctx *c, int t, int source, int attempt, double delay) {
+  const gr_exercise_t *ex = c->res->ex;
+  gr_job_t *job = new_job();
+  struct test_data *d = gr_xmalloc(sizeof *d);
+  d->c = c;
+  d->tr = &c->res->tests[t];
+  d->test = t;
+  d->source = source;
+  d->attempt = attempt;
+  unsigned char raw[16];
+  if (getrandom(raw, sizeof raw, 0) != sizeof raw)
+    for (size_t i = 0; i < sizeof raw; i++)
+      raw[i] = (unsigned char)(rand() ^ (int)getpid());
+  for (int i = 0; i < 16; i++)
+    snprintf(d->secret + 2 * i, 3, "%02x", raw[i]);
+  int n = 0;
+  job->argv[n++] = gr_xstrdup(c->bin[source]);
+  job->argv[n++] = gr_xstrdup("--run");
+  job->argv[n++] = gr_xstrdup(ex->tests[t].name);
+  job->argv[n] = NULL;
+  base_env(job, c->opt->sanitize);
+  int e = 0;
+  while (job->env[e])
+    e++;
+  /* The runner reports where it was stuck half a second before the
+   * grader's hard limit. */
+  job->env[e++] = xasprintf("WB_ALARM_MS=%d",
+                            (int)(c->opt->test_timeout_s * 1000) - 500);
+  /* Only when asked: the tests then run on the backends it names. */
+  if (c->opt->libev_flags)
+    job->env[e++] = xasprintf("LIBEV_FLAGS=%d", c->opt->libev_flags);
+  job->env[e] = NULL;
+  job->secret = d->secret;
+  job->sb.workdir = c->work;
+  job->sb.sanitizer = c->opt->sanitize;
+  job->sb.timeout_s = c->opt->test_timeout_s;
+  job->out_cap = 16 << 10;
+  job->done = test_done;
+  job->data = d;
+  job->group = c->group;
+  if (delay > 0)
+    gr_engine_submit_after(job, delay);
+  else
+    gr_engine_submit(job);
+}
 
 static void run_tests(struct ex_ctx *c, int source) {
   const gr_exercise_t *ex = c->res->ex;
   for (int t = 0; t < ex->ntests; t++) {
     if (strcmp(ex->tests[t].source, ex->sources[source]) != 0)
       continue;
-    gr_test_result_t *tr = &c->res->tests[t];
-    if (tr->status == GR_PASS)
+    if (c->res->tests[t].status == GR_PASS)
       continue; /* its pass was kept (same binary, same options) */
-    gr_job_t *job = new_job();
-    struct test_data *d = gr_xmalloc(sizeof *d);
-    d->c = c;
-    d->tr = tr;
-    d->source = source;
-    unsigned char raw[16];
-    if (getrandom(raw, sizeof raw, 0) != sizeof raw)
-      for (size_t i = 0; i < sizeof raw; i++)
-        raw[i] = (unsigned char)(rand() ^ (int)getpid());
-    for (int i = 0; i < 16; i++)
-      snprintf(d->secret + 2 * i, 3, "%02x", raw[i]);
-    int n = 0;
-    job->argv[n++] = gr_xstrdup(c->bin[source]);
-    job->argv[n++] = gr_xstrdup("--run");
-    job->argv[n++] = gr_xstrdup(ex->tests[t].name);
-    job->argv[n] = NULL;
-    base_env(job, c->opt->sanitize);
-    int e = 0;
-    while (job->env[e])
-      e++;
-    /* The runner reports where it was stuck half a second before the
-     * grader's hard limit. */
-    job->env[e++] = xasprintf("WB_ALARM_MS=%d",
-                              (int)(c->opt->test_timeout_s * 1000) - 500);
-    /* Only when asked: the tests then run on the backends it names. */
-    if (c->opt->libev_flags)
-      job->env[e++] = xasprintf("LIBEV_FLAGS=%d", c->opt->libev_flags);
-    job->env[e] = NULL;
-    job->secret = d->secret;
-    job->sb.workdir = c->work;
-    job->sb.sanitizer = c->opt->sanitize;
-    job->sb.timeout_s = c->opt->test_timeout_s;
-    job->out_cap = 16 << 10;
-    job->done = test_done;
-    job->data = d;
-    job->group = c->group;
-    gr_engine_submit(job);
+    submit_test(c, t, source, 0, 0);
   }
 }
 
@@ -869,7 +882,16 @@ static void test_done(gr_job_t *job) {
                             c->opt->test_timeout_s, where);
     free(where);
   } else if (!job->result.data || strncmp(job->result.data, "WB0 started\n", 12) != 0) {
-    /* The runner never got going: nothing of the learner's ran. */
+    /* The runner never got going: nothing of the learner's ran, so trying
+     * again is fair. Usually the machine was briefly short of something
+     * (the processes a killed test left, say, not yet gone). */
+    if (d->attempt + 1 < START_TRIES && !job->timed_out) {
+      submit_test(c, d->test, d->source, d->attempt + 1, 0.1 * (1 << d->attempt));
+      free(tr->output);
+      tr->output = NULL;
+      free(d);
+      return;
+    }
     tr->status = GR_GRADER_ERROR;
     tr->message = xasprintf("could not grade: the test program did not start "
                             "(a fault of the grader or the machine, not of "
