@@ -64,6 +64,16 @@ grep -q "1 graded before, but their files or the tests changed" "$tmp/changed.tx
   grep -q "Done: 1 graded now, $((n - 1)) kept" "$tmp/changed.txt" &&
   ok "a submission whose file changed is graded again, the rest kept" || bad "changed file: $(tail -3 "$tmp/changed.txt")"
 
+# A link to the right file is refused; the same file put in its place is graded.
+mkdir -p "$tmp/linked/hank"
+f=$(learner_files "$first" | head -1)
+ln -s "$root/solutions/$first/$f" "$tmp/linked/hank/$f"
+$G batch "$tmp/linked" --db "$tmp/l.db" >/dev/null 2>&1
+rm "$tmp/linked/hank/$f" && cp "solutions/$first/$f" "$tmp/linked/hank/$f"
+$G batch "$tmp/linked" --db "$tmp/l.db" >"$tmp/l2.txt" 2>&1
+[ "$(sql "$tmp/l.db" "SELECT score FROM submissions")" = "$want" ] &&
+  ok "a symbolic link replaced by the same file is graded again ($want points), not kept at 0" || { bad "link then file"; cat "$tmp/l2.txt"; }
+
 echo "Resuming after kill -9:"
 # Every test really runs (--no-cache), one job at a time: slow enough to
 # be killed half-way.

@@ -63,29 +63,6 @@ static void hex(unsigned long long h, char out[17]) {
   snprintf(out, 17, "%016llx", h);
 }
 
-/* What the grades depend on besides the submission: every test file, the
- * points, the visibility, the options. */
-static unsigned long long tests_hash(const gr_workbook_t *wb, const gr_options_t *o) {
-  unsigned long long h = GR_HASH_INIT;
-  for (int i = 0; i < wb->nex; i++) {
-    const gr_exercise_t *ex = &wb->ex[i];
-    h = gr_hash(h, ex->id, strlen(ex->id) + 1);
-    for (int s = 0; s < ex->nsources; s++) {
-      gr_buf_t b = {0};
-      if (gr_read_file(ex->sources[s], 16 << 20, &b) == 0)
-        h = gr_hash(h, b.data, b.len);
-      gr_buf_free(&b);
-    }
-    for (int t = 0; t < ex->ntests; t++) {
-      h = gr_hash(h, ex->tests[t].name, strlen(ex->tests[t].name) + 1);
-      h = gr_hash(h, &ex->tests[t].points, sizeof ex->tests[t].points);
-      h = gr_hash(h, ex->tests[t].visibility, strlen(ex->tests[t].visibility) + 1);
-    }
-  }
-  int opts[3] = {o->sanitize, (int)(o->test_timeout_s * 1000), o->libev_flags};
-  return gr_hash(h, opts, sizeof opts);
-}
-
 /* ---- batch --------------------------------------------------------------- */
 
 struct item {
@@ -321,7 +298,7 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   sqlite3_stmt *get = NULL;
   sqlite3_prepare_v2(b.db, "SELECT content, tests, state FROM submissions "
                      "WHERE name=?1", -1, &get, NULL);
-  hex(tests_hash(wb, &a.opt), b.tests);
+  hex(gr_tests_hash(wb, &a.opt), b.tests);
   gr_clean_stale_work(wb);
 
   /* What this run must grade: this shard's submissions, minus those the

@@ -323,6 +323,10 @@ int gr_args_apply(gr_workbook_t *wb, const gr_args_t *a);
 /* A fingerprint of a submission's learner files (grade.c): what they are
  * called and what they hold, exercise by exercise. */
 unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir);
+/* A fingerprint of all that grades depend on besides the submission: the
+ * tests, their points and visibility, the contracts (headers), the test
+ * runtime, the options. */
+unsigned long long gr_tests_hash(const gr_workbook_t *wb, const gr_options_t *o);
 /* Removes the scratch folders that graders killed before they could clean
  * up left in build/work. */
 void gr_clean_stale_work(const gr_workbook_t *wb);

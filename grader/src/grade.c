@@ -203,17 +203,18 @@ static unsigned long long hash_file(unsigned long long h, const char *path) {
   return h;
 }
 
-/* The exercise's headers are part of every key: a changed contract must
- * rebuild both sides. */
-static unsigned long long hash_headers(unsigned long long h, const char *dir) {
+/* The C files of a folder, in name order: the headers only (`sources`
+ * 0), or the .c files too. */
+static unsigned long long hash_folder(unsigned long long h, const char *dir, int sources) {
   DIR *d = opendir(dir);
-  char *names[32];
+  char *names[64];
   int n = 0;
   if (!d)
     return h;
-  for (struct dirent *e; (e = readdir(d)) && n < 32;) {
+  for (struct dirent *e; (e = readdir(d)) && n < 64;) {
     size_t len = strlen(e->d_name);
-    if (len > 2 && !strcmp(e->d_name + len - 2, ".h"))
+    if (len > 2 && (!strcmp(e->d_name + len - 2, ".h") ||
+                    (sources && !strcmp(e->d_name + len - 2, ".c"))))
       names[n++] = gr_xstrdup(e->d_name);
   }
   closedir(d);
@@ -232,6 +233,12 @@ static unsigned long long hash_headers(unsigned long long h, const char *dir) {
     free(names[i]);
   }
   return h;
+}
+
+/* The exercise's headers are part of every key: a changed contract must
+ * rebuild both sides. */
+static unsigned long long hash_headers(unsigned long long h, const char *dir) {
+  return hash_folder(h, dir, 0);
 }
 
 static void cache_path(const gr_workbook_t *wb, unsigned long long key,
@@ -1192,14 +1199,48 @@ unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir) 
     const gr_exercise_t *ex = &wb->ex[i];
     for (int f = 0; f < ex->nfiles; f++) {
       char path[PATH_MAX];
+      struct stat st;
       h = gr_hash(h, ex->files[f], strlen(ex->files[f]) + 1);
-      if (locate(dir, ex, ex->files[f], path) < 0)
+      if (locate(dir, ex, ex->files[f], path) < 0 || lstat(path, &st) < 0) {
         h = gr_hash(h, "missing", 8);
-      else
-        h = hash_file(h, path); /* a link or unreadable file hashes as such */
+        continue;
+      }
+      /* what the file is (a link is refused, a regular file graded), and
+       * where it was found, count as much as what it holds */
+      unsigned mode = (unsigned)st.st_mode;
+      h = gr_hash(h, &mode, sizeof mode);
+      h = gr_hash(h, path + strlen(dir), strlen(path + strlen(dir)) + 1);
+      if (S_ISREG(st.st_mode))
+        h = hash_file(h, path);
     }
   }
   return h;
+}
+
+unsigned long long gr_tests_hash(const gr_workbook_t *wb, const gr_options_t *o) {
+  /* The test runtime by its sources, not its build: shards graded on
+   * machines that each built the workbook agree. */
+  unsigned long long h = gr_hash(GR_HASH_INIT, CACHE_VERSION, sizeof CACHE_VERSION);
+  static const char *const runtime[] = {"grader/support", "lib", "server"};
+  for (size_t i = 0; i < sizeof runtime / sizeof runtime[0]; i++) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/%s", wb->root, runtime[i]);
+    h = hash_folder(h, dir, 1);
+  }
+  for (int i = 0; i < wb->nex; i++) {
+    const gr_exercise_t *ex = &wb->ex[i];
+    h = gr_hash(h, ex->id, strlen(ex->id) + 1);
+    h = hash_headers(h, ex->dir);
+    for (int s = 0; s < ex->nsources; s++)
+      h = hash_file(h, ex->sources[s]);
+    for (int t = 0; t < ex->ntests; t++) {
+      h = gr_hash(h, ex->tests[t].name, strlen(ex->tests[t].name) + 1);
+      h = gr_hash(h, &ex->tests[t].points, sizeof ex->tests[t].points);
+      h = gr_hash(h, ex->tests[t].visibility, strlen(ex->tests[t].visibility) + 1);
+    }
+  }
+  int opts[3] = {o->sanitize, (int)(o->test_timeout_s * 1000), o->libev_flags};
+  return gr_hash(h, opts, sizeof opts);
 }
 
 int gr_ex_incomplete(const gr_ex_result_t *e) {
