@@ -52,6 +52,17 @@ $G grade solutions --assignment "$tmp/bad.txt" >"$tmp/bad-a.txt" 2>&1
 [ $? -eq 2 ] && grep -q "bad.txt:2: no exercise \"no-such-exercise\"" "$tmp/bad-a.txt" && grep -q "bad.txt:3: \"lots\" is not a number" "$tmp/bad-a.txt" &&
   ok "a mistake in an assignment file is named by file:line" || { bad "bad assignment"; cat "$tmp/bad-a.txt"; }
 
+echo "Hidden tests, misplaced or misnamed:"
+mkdir -p "$tmp/hid-flat/$(basename "$first")" && cp tests/hostile/forged-results/async_sleep.c "$tmp/hid-flat/$(basename "$first")/test_x.c"
+$G grade solutions --hidden "$tmp/hid-flat" >"$tmp/hf.txt" 2>&1
+[ $? -eq 2 ] && grep -q "no hidden tests in .*they go in" "$tmp/hf.txt" &&
+  ok "a hidden-tests folder without the chapter level is refused, with the layout it needs" || { bad "misplaced hidden tests"; cat "$tmp/hf.txt"; }
+dup=$(sed -n 's/^WB_TEST(\([a-z_]*\),.*/\1/p' exercises/"$first"/test_*.c | head -1)
+mkdir -p "$tmp/hid-dup/$first" && printf '#include "wbtest.h"\nWB_TEST(%s, 1) {}\nEND_TEST\n' "$dup" >"$tmp/hid-dup/$first/test_dup.c"
+$G grade solutions --hidden "$tmp/hid-dup" >"$tmp/hd.txt" 2>&1
+[ $? -eq 2 ] && grep -q "a test named $dup is already in" "$tmp/hd.txt" &&
+  ok "a hidden test named like a visible one is refused (it would mix their results)" || { bad "duplicate hidden name"; cat "$tmp/hd.txt"; }
+
 echo "Learner handout (make handout ASSIGNMENT=$A):"
 make -s handout ASSIGNMENT="$A" >"$tmp/handout.txt" 2>&1
 tarball=build/handout/$(basename "$A" .txt).tar.gz

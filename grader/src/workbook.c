@@ -186,6 +186,14 @@ int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
       int got = gr_parse_tests(src, ex->tests + ex->ntests, 64 - ex->ntests);
       for (int t = 0; t < got; t++) {
         gr_test_t *test = &ex->tests[ex->ntests + t];
+        for (int o = 0; o < ex->ntests + t; o++)
+          if (!strcmp(ex->tests[o].name, test->name)) {
+            fprintf(stderr, "grader: %s:%d: a test named %s is already in %s "
+                            "(%s): give the hidden test another name\n",
+                    src, test->line, test->name, ex->id, ex->tests[o].source);
+            closedir(d);
+            return -1;
+          }
         test->hidden = 1;
         snprintf(test->visibility, sizeof test->visibility, "%s", visibility);
         ex->max_points += test->points;
@@ -194,6 +202,12 @@ int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
       added++;
     }
     closedir(d);
+  }
+  if (added == 0) {
+    fprintf(stderr, "grader: no hidden tests in %s: they go in "
+                    "%s/CHAPTER/EXERCISE/test_*.c, e.g. %s/%s/test_more.c\n",
+            dir, dir, dir, wb->nex ? wb->ex[0].id : "02-basic-patterns/01-async-sleep");
+    return -1;
   }
   return added;
 }
