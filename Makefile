@@ -156,10 +156,10 @@ flake: all
 # hidden tests (HIDDEN/NN-chapter/MM-exercise/test_*.c) to the Gradescope zip.
 
 handout: $(BUILD)/grader
-	@bash mk/package.sh handout $(ASSIGNMENT)
+	@bash mk/package.sh handout "$(ASSIGNMENT)"
 
 gradescope: $(BUILD)/grader
-	@bash mk/package.sh gradescope "$(ASSIGNMENT)" $(HIDDEN)
+	@bash mk/package.sh gradescope "$(ASSIGNMENT)" "$(HIDDEN)"
 
 clean:
 	rm -rf $(BUILD)

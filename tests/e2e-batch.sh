@@ -154,4 +154,23 @@ $G batch "$class" --shard 3/2 >"$tmp/m2.txt" 2>&1
 echo "not a database" >"$tmp/junk.db"
 $G batch "$class" --db "$tmp/junk.db" >"$tmp/m3.txt" 2>&1
 [ $? -eq 70 ] && grep -q "not a gradebook" "$tmp/m3.txt" && [ "$(cat "$tmp/junk.db")" = "not a database" ] && ok "a file that is not a gradebook is refused, untouched" || { bad "junk gradebook"; cat "$tmp/m3.txt"; }
+sql "$tmp/other.db" "CREATE TABLE notes(x); INSERT INTO notes VALUES ('mine')"
+before_sum=$(md5sum <"$tmp/other.db")
+$G merge --db "$tmp/m.db" "$tmp/other.db" >"$tmp/m4.txt" 2>&1
+$G export --db "$tmp/other.db" >"$tmp/m5.txt" 2>&1
+grep -q "not a gradebook" "$tmp/m4.txt" && grep -q "not a gradebook" "$tmp/m5.txt" && [ "$(md5sum <"$tmp/other.db")" = "$before_sum" ] &&
+  ok "merge and export refuse an SQLite file that is not a gradebook, and leave it as it was" || { bad "other SQLite file"; cat "$tmp/m4.txt" "$tmp/m5.txt"; }
+$G merge --db "$tmp/merged.db" "$tmp/merged.db" "$tmp/s1.db" >"$tmp/m6.txt" 2>&1
+[ $? -eq 0 ] && grep -q "the gradebook merged into, skipped" "$tmp/m6.txt" && ok "merging a gradebook into itself is skipped, at once" || { bad "merge into itself"; cat "$tmp/m6.txt"; }
+mkdir -p "$tmp/noclass"
+$G batch "$tmp/noclass" --db "$tmp/e.db" >"$tmp/m7.txt" 2>&1
+[ $? -eq 2 ] && grep -q "no submission folders" "$tmp/m7.txt" && ok "a folder without submission folders is explained" || bad "empty class"
+$G batch "$class" -j1 --no-cache --db "$tmp/two.db" >"$tmp/two1.txt" 2>&1 &
+p1=$!
+wait_for '[ -e "$tmp/two.db.lock" ]' 100
+$G batch "$class" -j1 --db "$tmp/two.db" >"$tmp/two2.txt" 2>&1
+r2=$?
+wait $p1
+[ $r2 -eq 2 ] && grep -q "another batch is writing to" "$tmp/two2.txt" && [ "$(sql "$tmp/two.db" "SELECT MAX(runs) FROM submissions")" = 1 ] &&
+  ok "a second batch on a gradebook in use is refused: nothing graded twice" || { bad "two batches at once: exit $r2"; cat "$tmp/two2.txt"; }
 finish

@@ -105,6 +105,13 @@ int gr_assignment_apply(gr_workbook_t *wb, const char *file) {
       errors++;
       continue;
     }
+    if (points > 0 && ex->max_points <= 0) {
+      fprintf(stderr, "%s:%d: %s has no points of its own to share out "
+                      "(its tests are worth 0): it cannot be worth %ld\n",
+              file, lineno, ex->id, points);
+      errors++;
+      continue;
+    }
     picked[npicked] = *ex;
     if (points >= 0)
       scale_points(&picked[npicked], (int)points);

@@ -12,11 +12,14 @@
 #include "gr.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <ev.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,9 +41,14 @@ static const char *const schema =
     "  score INTEGER NOT NULL, max INTEGER NOT NULL, state TEXT,"
     "  PRIMARY KEY(name, exercise));";
 
-static sqlite3 *open_book(const char *path, int create) {
+/* A gradebook to write (created if need be) or only to read. A file that
+ * is not one, an SQLite file of something else included, is refused and
+ * left untouched. */
+enum { BOOK_READ, BOOK_WRITE };
+static sqlite3 *open_book(const char *path, int mode) {
   sqlite3 *db = NULL;
-  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  int flags = mode == BOOK_WRITE ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                 : SQLITE_OPEN_READONLY;
   char *err = NULL;
   if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
     fprintf(stderr, "grader: cannot open the gradebook %s: %s\n", path,
@@ -49,9 +57,25 @@ static sqlite3 *open_book(const char *path, int create) {
     return NULL;
   }
   sqlite3_busy_timeout(db, 30000);
-  if (sqlite3_exec(db, schema, NULL, NULL, &err) != SQLITE_OK) {
-    fprintf(stderr, "grader: %s is not a gradebook this grader can use: %s\n",
-            path, err);
+  /* What is in it: nothing yet (a new gradebook), or our tables. */
+  sqlite3_stmt *q = NULL;
+  int tables = -1, ours = 0;
+  if (sqlite3_prepare_v2(db, "SELECT COUNT(*), SUM(name IN ('submissions', "
+                             "'exercise_scores')) FROM sqlite_master WHERE type = 'table'",
+                         -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW) {
+    tables = sqlite3_column_int(q, 0);
+    ours = sqlite3_column_int(q, 1);
+  }
+  const char *why = tables < 0 ? sqlite3_errmsg(db) : NULL;
+  sqlite3_finalize(q);
+  if (!why && ours != 2 && (tables > 0 || mode == BOOK_READ))
+    why = tables > 0 ? "an SQLite file, but of something else" : "it is empty";
+  if (!why && mode == BOOK_WRITE && sqlite3_exec(db, schema, NULL, NULL, &err) != SQLITE_OK)
+    why = err;
+  if (why) {
+    fprintf(stderr, "grader: %s is not a gradebook this grader can use (%s); "
+                    "it was left as it was\n", path, why);
     sqlite3_free(err);
     sqlite3_close(db);
     return NULL;
@@ -125,7 +149,11 @@ static int record(struct batch *b, struct item *it, const char *state,
   char when[32];
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    fprintf(stderr, "grader: could not write %s into the gradebook: %s\n",
+            it->name, sqlite3_errmsg(b->db));
+    return -1;
+  }
   sqlite3_stmt *s = b->put_sub;
   sqlite3_reset(s);
   sqlite3_bind_text(s, 1, it->name, -1, SQLITE_STATIC);
@@ -280,10 +308,30 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
     fprintf(stderr, "grader: %s is not a folder of submissions\n", a.dir);
     return 2;
   }
+  if (all == 0) {
+    fprintf(stderr, "grader: no submission folders in %s: batch grades one folder "
+                    "per learner (CLASS/alice/, CLASS/bob/...). For one "
+                    "submission, use grader grade %s\n", a.dir, a.dir);
+    free(names);
+    return 2;
+  }
+  /* One batch at a time per gradebook: two would grade the same
+   * submissions twice. The lock goes with the process, however it ends. */
+  char lockpath[PATH_MAX + 8];
+  snprintf(lockpath, sizeof lockpath, "%s.lock", a.db);
+  int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+    fprintf(stderr, "grader: another batch is writing to %s (%s is locked): "
+                    "wait for it, or give this one its own --db\n",
+            a.db, lockpath);
+    return 2;
+  }
   struct batch b = {.wb = wb, .a = &a, .tty = isatty(2)};
   int rc_stop = 0;
-  if (!(b.db = open_book(a.db, 1)))
+  if (!(b.db = open_book(a.db, BOOK_WRITE))) {
+    unlink(lockpath);
     return 70;
+  }
   sqlite3_prepare_v2(b.db,
       "INSERT INTO submissions(name, content, tests, state, score, max, secs,"
       " graded_at, isolation, report) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
@@ -388,6 +436,8 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   sqlite3_finalize(b.put_ex);
   sqlite3_finalize(b.del_ex);
   sqlite3_close(b.db);
+  unlink(lockpath);
+  close(lock);
   for (int i = 0; i < all; i++)
     free(names[i]);
   free(names);
@@ -397,12 +447,13 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
 
 /* ---- export ---------------------------------------------------------------- */
 
-/* One CSV field (RFC 4180). A leading = + - @ is defused so that a
- * spreadsheet never runs a submission's name as a formula. */
+/* One CSV field (RFC 4180). A leading = + - @ tab or carriage return is
+ * defused so that a spreadsheet never runs a submission's name as a
+ * formula. */
 static void csv(FILE *f, const char *s, int last) {
   s = s ? s : "";
   int quote = strpbrk(s, ",\"\r\n") != NULL;
-  int defuse = strchr("=+-@", s[0]) && s[0];
+  int defuse = s[0] && strchr("=+-@\t\r", s[0]);
   if (quote || defuse)
     fputc('"', f);
   if (defuse)
@@ -435,7 +486,7 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
             dbpath, dbpath);
     return 2;
   }
-  sqlite3 *db = open_book(dbpath, 0);
+  sqlite3 *db = open_book(dbpath, BOOK_READ);
   if (!db)
     return 70;
   /* One column per exercise, in the order the assignment gave them. */
@@ -518,18 +569,23 @@ int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv) {
                     "  joins the gradebooks of shards (batch --shard I/N) into one\n");
     return 2;
   }
-  sqlite3 *db = open_book(into, 1);
+  sqlite3 *db = open_book(into, BOOK_WRITE);
   if (!db)
     return 70;
   int rc = 0;
   char tests[17] = "";
   for (int i = first; i < argc; i++) {
-    if (!gr_is_file(argv[i])) {
+    struct stat a_st, b_st;
+    if (!gr_is_file(argv[i]) || stat(argv[i], &b_st) < 0) {
       fprintf(stderr, "grader: %s: no such gradebook\n", argv[i]);
       rc = 2;
       continue;
     }
-    sqlite3 *src = open_book(argv[i], 0); /* checks it is a gradebook */
+    if (stat(into, &a_st) == 0 && a_st.st_dev == b_st.st_dev && a_st.st_ino == b_st.st_ino) {
+      printf("  %s: the gradebook merged into, skipped\n", argv[i]);
+      continue;
+    }
+    sqlite3 *src = open_book(argv[i], BOOK_READ); /* checks it is a gradebook */
     if (!src) {
       rc = 2;
       continue;

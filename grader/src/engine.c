@@ -53,11 +53,23 @@ void gr_group_release(gr_group_t *g) {
     g->done(g);
 }
 
+static void job_free(gr_job_t *job) {
+  for (int i = 0; job->argv[i]; i++)
+    free(job->argv[i]);
+  for (int i = 0; job->env[i]; i++)
+    free(job->env[i]);
+  gr_buf_free(&job->out);
+  gr_buf_free(&job->result);
+  free(job);
+}
+
 /* Calls the job's callback, then tells its group. */
 static void job_ended(gr_job_t *job) {
   gr_group_t *g = job->group;
   if (job->done)
     job->done(job);
+  if (job->engine_frees)
+    job_free(job);
   gr_group_release(g);
 }
 

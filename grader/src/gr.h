@@ -183,6 +183,8 @@ struct gr_job {
   gr_job_cb done;
   void *data;
   gr_group_t *group;       /* may be NULL */
+  int engine_frees;        /* malloc'ed, with malloc'ed argv and env: the
+                              engine frees it all once `done` has run */
   /* ro: filled by the engine */
   int status;              /* wait status, -1 if it could not start */
   int timed_out;

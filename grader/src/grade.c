@@ -65,7 +65,12 @@ const char *gr_status_text(enum gr_test_status s) { return status_words[s]; }
 
 /* Jobs are referenced by the engine until they end: each is allocated on
  * its own, so nothing moves a job in flight. */
-static gr_job_t *new_job(void) { return gr_xmalloc(sizeof(gr_job_t)); }
+static gr_job_t *new_job(void) {
+  gr_job_t *job = gr_xmalloc(sizeof(gr_job_t));
+  memset(job, 0, sizeof *job);
+  job->engine_frees = 1;
+  return job;
+}
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...) {
