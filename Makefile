@@ -82,7 +82,13 @@ $(BUILD)/asan/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/asan/%.o) Makefile
 RUNNER_OBJS := $(BUILD)/obj/grader/support/runner.o $(BUILD)/asan/grader/support/runner.o
 $(RUNNER_OBJS): CFLAGS += -fno-tree-loop-distribute-patterns -fno-optimize-strlen
 
-RUNTIME := $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o \
+# The names a learner's file may not define (mk/reserved-symbols.sh).
+RESERVED_LIBS = $(foreach l,libc.so.6 libm.so.6 libev.so libcurl.so libjansson.so \
+  libcheck_pic.a libsubunit.a libasan.so libubsan.so,$(shell $(CC) -print-file-name=$(l)))
+$(BUILD)/reserved-symbols.txt: mk/reserved-symbols.sh $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o
+	@sh mk/reserved-symbols.sh $@ $(RESERVED_LIBS) $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o
+
+RUNTIME := $(BUILD)/reserved-symbols.txt $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o \
            $(BUILD)/asan/libwbtest.a $(BUILD)/asan/grader/support/runner.o
 
 # ---- The grader ----------------------------------------------------------------

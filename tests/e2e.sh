@@ -128,7 +128,7 @@ echo "Learner commands (on a scratch copy of the workbook):"
 wb="$tmp/learner"
 # Its own build/ (own progress and hint state) sharing the built runtime.
 mkdir -p "$wb/build" && cp -r exercises grader lib server "$wb/"
-(cd build && cp -a --parents libwbtest.a obj/grader/support/runner.o asan/libwbtest.a asan/grader/support/runner.o "$wb/build/")
+(cd build && cp -a --parents reserved-symbols.txt libwbtest.a obj/grader/support/runner.o asan/libwbtest.a asan/grader/support/runner.o "$wb/build/")
 mkdir -p "$wb/.stubs" && cp -r exercises/. "$wb/.stubs/"
 export WB_ROOT=$wb
 $G check "$first" >"$tmp/check1.txt" 2>&1

@@ -46,19 +46,24 @@ static int elf_open(const char *path, gr_elf_t *e) {
     goto bad;
   e->shstr = e->b.data + e->sh[names].sh_offset;
   e->shstr_len = e->sh[names].sh_size;
+  /* Exactly one symbol table, of real symbols: a second one (a decoy
+   * placed before the real one) would hide what the file defines. */
+  int tables = 0;
   for (size_t i = 0; i < e->nsh; i++) {
     if (e->sh[i].sh_type != SHT_SYMTAB)
       continue;
     const Elf64_Shdr *st = &e->sh[i];
-    if (st->sh_link >= e->nsh || !IN_FILE(e, st->sh_offset, st->sh_size) ||
+    if (++tables > 1 || st->sh_entsize != sizeof(Elf64_Sym) || st->sh_link >= e->nsh ||
+        !IN_FILE(e, st->sh_offset, st->sh_size) ||
         !IN_FILE(e, e->sh[st->sh_link].sh_offset, e->sh[st->sh_link].sh_size))
       goto bad;
     e->sym = (const Elf64_Sym *)(e->b.data + st->sh_offset);
     e->nsym = st->sh_size / sizeof(Elf64_Sym);
     e->str = e->b.data + e->sh[st->sh_link].sh_offset;
     e->str_len = e->sh[st->sh_link].sh_size;
-    break;
   }
+  if (tables != 1)
+    goto bad;
   return 0;
 bad:
   elf_close(e);
@@ -110,11 +115,14 @@ static char *msg(const char *fmt, ...) {
  * program is being loaded, before the runner has taken its secret. A
  * "wb_tests" section, or the linker's __start_/__stop_ symbols: tests of
  * its own next to the workbook's (the linked table is checked too). */
-char *gr_elf_forbidden(const char *obj) {
+char *gr_elf_forbidden(const char *obj, int (*reserved)(const char *name)) {
   gr_elf_t e;
   char *why = NULL;
   if (elf_open(obj, &e) < 0)
-    return msg("the compiler's output could not be read back (%s)", obj);
+    return msg("your file compiled into an object the grader cannot check "
+               "(it must have exactly one symbol table, as the compiler "
+               "makes it): does it use assembler directives (asm) to add "
+               "sections? Remove them.");
   if (elf_section(&e, "wb_tests"))
     why = msg("your file registers tests of its own (a \"wb_tests\" section): "
               "only the workbook's tests count. Remove them.");
@@ -130,6 +138,12 @@ char *gr_elf_forbidden(const char *obj) {
     else if (!strncmp(name, "__start_", 8) || !strncmp(name, "__stop_", 7))
       why = msg("your file defines \"%s\", a name the linker keeps for itself "
                 "(it marks where a section starts or stops). Rename it.", name);
+    else if (ELF64_ST_BIND(e.sym[k].st_info) != STB_LOCAL && reserved && reserved(name))
+      why = msg("your file defines %s, which a library the tests use already "
+                "has (the C library, libev, libcurl, jansson, Check or the "
+                "workbook's own): yours would replace it for the whole "
+                "program, the tests included. Give yours another name, or "
+                "make it static.", name);
   }
   elf_close(&e);
   return why;

@@ -30,7 +30,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "6"
+#define CACHE_VERSION "7"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -405,6 +405,49 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   gr_engine_submit(job);
 }
 
+/* The names of build/reserved-symbols.txt, sorted (made with the grader). */
+static char **reserved_names;
+static size_t nreserved;
+static const char *reserved_dir;
+
+static int by_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_reserved(const char *name) {
+  char base[256];
+  snprintf(base, sizeof base, "%.*s", (int)strcspn(name, "@"), name);
+  const char *key = base;
+  return nreserved && bsearch(&key, reserved_names, nreserved, sizeof *reserved_names, by_str);
+}
+
+/* 0, or -1 if the list is missing (the workbook was not built whole). */
+static int load_reserved(const gr_workbook_t *wb) {
+  if (reserved_dir)
+    return nreserved ? 0 : -1;
+  reserved_dir = wb->build;
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/reserved-symbols.txt", wb->build);
+  static gr_buf_t b;
+  if (gr_read_file(path, 16 << 20, &b) < 0)
+    return -1;
+  size_t cap = 4096;
+  reserved_names = gr_xmalloc(cap * sizeof *reserved_names);
+  char *save = NULL;
+  for (char *l = strtok_r(b.data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    if (nreserved == cap) {
+      char **more = gr_xmalloc(2 * cap * sizeof *more);
+      memcpy(more, reserved_names, cap * sizeof *more);
+      free(reserved_names);
+      reserved_names = more;
+      cap *= 2;
+    }
+    reserved_names[nreserved++] = l;
+  }
+  qsort(reserved_names, nreserved, sizeof *reserved_names, by_str);
+  return nreserved ? 0 : -1;
+}
+
 static void compile_done(gr_job_t *job) {
   struct compile_data *d = job->data;
   struct ex_ctx *c = d->c;
@@ -413,7 +456,12 @@ static void compile_done(gr_job_t *job) {
   int ok = job->status != -1 && WIFEXITED(job->status) &&
            WEXITSTATUS(job->status) == 0 && lstat(d->out, &st) == 0 &&
            S_ISREG(st.st_mode);
-  if (ok && d->learner && (why = gr_elf_forbidden(d->out))) {
+  if (ok && d->learner && load_reserved(c->wb) < 0) {
+    ex_fail(c, GR_EX_INTERNAL,
+            xasprintf("build/reserved-symbols.txt is missing: the workbook is "
+                      "not fully built (run make)."));
+    ok = 0;
+  } else if (ok && d->learner && (why = gr_elf_forbidden(d->out, is_reserved))) {
     ex_fail(c, GR_EX_BAD_FILE, why);
     unlink(d->out);
     free(d);

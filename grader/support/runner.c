@@ -130,9 +130,17 @@ __attribute__((used, section(".preinit_array"))) static void (
 WB_NOT_IN_TESTS(wb_http_get)
 WB_NOT_IN_TESTS(wb_http_cancel)
 
+/* Names are compared here, not with strcmp: nothing the runner decides on
+ * goes through a function code under test could have replaced. */
+static int same_name(const char *a, const char *b) {
+  while (*a && *a == *b)
+    a++, b++;
+  return *a == *b;
+}
+
 static const struct wb_test *find_test(const char *name) {
   for (const struct wb_test *t = __start_wb_tests; t < __stop_wb_tests; t++)
-    if (strcmp(t->test->name, name) == 0)
+    if (same_name(t->test->name, name))
       return t;
   return NULL;
 }

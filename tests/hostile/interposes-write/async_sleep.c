@@ -1,11 +1,14 @@
-/* expect: score 0, report "async_sleep returned an error" */
+/* expect: score 0, report "which a library the tests use already has" */
 #define _GNU_SOURCE
 #include "async_sleep.h"
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 /* Defines write() itself, which wins over the C library's for the whole
- * program, to catch the runner's verdict and turn "fail" into "pass". */
+ * program, to catch the runner's verdict and turn "fail" into "pass".
+ * (Refused when compiled now: a learner file may not define a library's
+ * function. Before, the runner's own calls went through it.)
+ */
 ssize_t write(int fd, const void *buf, size_t n) {
   char copy[512];
   if (fd == 4 && n < sizeof copy && n > 4 && !memcmp(buf, "WB1 ", 4)) {

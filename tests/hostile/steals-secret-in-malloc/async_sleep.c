@@ -1,8 +1,10 @@
-/* expect: score 0, report "before the test finished" */
+/* expect: score 0, report "which a library the tests use already has" */
 #define _GNU_SOURCE
 /* Defines malloc() and calloc(), which the C library and the loader call
  * for the whole program, hoping one runs before the runner has read its
- * secret: reads it, puts it back on a new descriptor 3, then forges. */
+ * secret: reads it, puts it back on a new descriptor 3, then forges.
+ * (Refused when compiled now, for defining malloc() and calloc().)
+ */
 #include "async_sleep.h"
 #include <stdio.h>
 #include <string.h>

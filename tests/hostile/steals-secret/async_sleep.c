@@ -1,11 +1,14 @@
-/* expect: score 0, report "before the test finished" */
+/* expect: score 0, report "which a library the tests use already has" */
 #define _GNU_SOURCE
 /* Tries to learn the runner's secret and then write a "pass" record of its
  * own on descriptor 4: by defining read() and strcmp() (which win over the
  * C library's, for the runner's calls too) to copy whatever comes from
  * descriptor 3 (and put it back, so the runner notices nothing), and by
  * searching its own writable memory for a 32-digit
- * hex string. Whatever it found, it forges the record and leaves. */
+ * hex string. Whatever it found, it forges the record and leaves.
+ * (Refused when compiled now, for defining read() and strcmp(); the
+ * runner also keeps its secret out of the C library's reach.)
+ */
 #include "async_sleep.h"
 #include <stdio.h>
 #include <string.h>
