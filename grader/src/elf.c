@@ -161,3 +161,22 @@ int gr_elf_tests_table_ok(const char *bin, size_t entries, size_t size) {
   elf_close(&e);
   return ok;
 }
+
+long long gr_elf_load_size(const char *bin) {
+  gr_buf_t b = {0};
+  long long total = -1;
+  if (gr_read_file(bin, 256 << 20, &b) == 0 && b.len >= sizeof(Elf64_Ehdr) &&
+      !memcmp(b.data, ELFMAG, SELFMAG) && b.data[EI_CLASS] == ELFCLASS64) {
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b.data;
+    size_t n = eh->e_phnum;
+    if (eh->e_phoff <= b.len && n <= (b.len - eh->e_phoff) / sizeof(Elf64_Phdr)) {
+      const Elf64_Phdr *ph = (const Elf64_Phdr *)(b.data + eh->e_phoff);
+      total = 0;
+      for (size_t i = 0; i < n; i++)
+        if (ph[i].p_type == PT_LOAD || ph[i].p_type == PT_TLS)
+          total += (long long)ph[i].p_memsz;
+    }
+  }
+  gr_buf_free(&b);
+  return total;
+}

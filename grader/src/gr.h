@@ -58,6 +58,9 @@ char *gr_elf_forbidden(const char *obj, int (*reserved)(const char *name));
  * entries of `size` bytes, bounded by the linker's own __start_wb_tests
  * and __stop_wb_tests. */
 int gr_elf_tests_table_ok(const char *bin, size_t entries, size_t size);
+/* The memory a program's image takes before it runs (loadable segments
+ * and thread-local storage), or -1 if it cannot be read. */
+long long gr_elf_load_size(const char *bin);
 
 /* ---- The workbook (workbook.c) ----------------------------------------- */
 

@@ -685,8 +685,13 @@ static int tests_in_source(const struct ex_ctx *c, int source) {
   return n;
 }
 
+/* A test may use 1024 MiB (RLIMIT_AS); a program image of more than this
+ * cannot even start. */
+#define MAX_IMAGE_BYTES (768 << 20)
+
 static void link_done(gr_job_t *job) {
   struct link_data *d = job->data;
+  long long image;
   struct ex_ctx *c = d->c;
   c->pending_links--;
   if (job->status == -1 || !WIFEXITED(job->status) ||
@@ -709,9 +714,22 @@ static void link_done(gr_job_t *job) {
               xasprintf("your file defines a function that the workbook "
                         "already has (main, or a test helper?):\n%s",
                         log));
-    else
+    else if (strstr(log, "cannot find") || strstr(log, "No such file") ||
+             strstr(log, "file format not recognized") || job->status == -1)
       ex_fail(c, GR_EX_INTERNAL,
-              xasprintf("linking the tests failed:\n%s", log));
+              xasprintf("linking the tests failed (a part of the grader is "
+                        "missing or damaged: rebuild with make):\n%s", log));
+    else
+      ex_fail(c, GR_EX_LINK_ERROR,
+              xasprintf("your file compiled, but the tests could not be "
+                        "linked with it:\n%s", log));
+  } else if ((image = gr_elf_load_size(c->bin[d->source])) > MAX_IMAGE_BYTES) {
+    ex_fail(c, GR_EX_BAD_FILE,
+            xasprintf("the test program would need %lld MiB of memory before "
+                      "it even starts (a large global, static or thread-local "
+                      "array?), more than a test may use (%d MiB). Make it "
+                      "smaller, or allocate it with malloc when it is needed.",
+                      image >> 20, MAX_IMAGE_BYTES >> 20));
   } else if (!gr_elf_tests_table_ok(c->bin[d->source], (size_t)tests_in_source(c, d->source),
                                     sizeof(struct wb_test))) {
     ex_fail(c, GR_EX_BAD_FILE,
