@@ -250,7 +250,7 @@ typedef struct gr_ex_result {
   int ntests;
   gr_test_result_t tests[64];
   int cached;              /* every object came from the cache */
-  int results_cached;      /* how many tests' passes were reused, not run */
+  int results_cached;      /* its passes were reused (all of its tests), not run */
 } gr_ex_result_t;
 
 typedef struct gr_options {

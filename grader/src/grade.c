@@ -30,7 +30,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "7"
+#define CACHE_VERSION "8"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -525,11 +525,12 @@ static unsigned long long stat_key(unsigned long long h, const char *path) {
 
 /* ---- Results cached by content --------------------------------------- */
 /* The same binaries (same learner files, tests, runtime) run with the same
- * options pass the same tests: a pass is kept under a key made of all of
- * them and reused, unless --no-cache; only the tests that did not pass run
- * again. Failures are never kept: a failure may say more about the machine
- * (a busy core, too few descriptors, a job killed from outside) than about
- * the code, and a kept one would be handed to every identical file. */
+ * options pass the same tests: an exercise whose every test passed in one
+ * run is kept under a key made of all of them and reused, unless
+ * --no-cache. Nothing else is kept: a failure may say more about the
+ * machine (a busy core, too few descriptors, a job killed from outside)
+ * than about the code, and a kept one would be handed to every identical
+ * file; passes gathered over several runs would add up lucky ones. */
 
 /* A test is kept under its file and name: a hidden test may share a name
  * with a visible one. */
@@ -539,7 +540,8 @@ static void result_name(const gr_test_t *t, char *out, size_t len) {
            t->name);
 }
 
-/* Fills in the passes kept for this exercise; returns how many. */
+/* Fills in the kept passes of every test of this exercise and returns how
+ * many there are, or leaves the tests alone and returns 0. */
 static int load_results(struct ex_ctx *c) {
   char path[PATH_MAX], name[256];
   cache_path(c->wb, c->result_key, ".result", path);
@@ -561,7 +563,17 @@ static int load_results(struct ex_ctx *c) {
     reused++;
   }
   json_decref(root);
-  return reused;
+  if (reused == res->ntests)
+    return reused;
+  for (int t = 0; t < res->ntests; t++) { /* all or nothing */
+    gr_test_result_t *tr = &res->tests[t];
+    free(tr->output);
+    tr->output = NULL;
+    tr->status = GR_NOT_RUN;
+    tr->score = 0;
+    tr->secs = 0;
+  }
+  return 0;
 }
 
 static void save_results(struct ex_ctx *c) {
@@ -571,10 +583,11 @@ static void save_results(struct ex_ctx *c) {
     return;
   json_t *tests = json_object();
   int kept = 0;
+  for (int t = 0; t < res->ntests; t++)
+    if (res->tests[t].status != GR_PASS)
+      return; /* kept only when every test passed in this one run */
   for (int t = 0; t < res->ntests; t++) {
     gr_test_result_t *tr = &res->tests[t];
-    if (tr->status != GR_PASS)
-      continue;
     result_name(tr->test, name, sizeof name);
     json_object_set_new(tests, name, json_pack("{s:s?, s:f}", "output", tr->output,
                                                "secs", tr->secs));

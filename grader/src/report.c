@@ -101,9 +101,6 @@ static void report_text(FILE *f, const gr_grading_t *g) {
       snprintf(reused, sizeof reused, "could not grade all of it: not a score");
     else if (e->state == GR_EX_BUILT && e->results_cached == e->ntests)
       snprintf(reused, sizeof reused, "(same files, same tests: passes reused)");
-    else if (e->state == GR_EX_BUILT && e->results_cached)
-      snprintf(reused, sizeof reused, "(%d pass%s reused)", e->results_cached,
-               e->results_cached == 1 ? "" : "es");
     fprintf(f, "%s%-48s%s %s%3d/%-3d%s %s\n", bold, e->ex->id, off,
             ex_passed(e) ? green : red, e->score, e->max, off,
             e->state != GR_EX_BUILT ? state_text(e->state) : reused);
@@ -158,7 +155,7 @@ static void report_json(FILE *f, const gr_grading_t *g) {
     json_object_set_new(je, "detail", jstr(e->detail));
     json_object_set_new(je, "score", json_integer(e->score));
     json_object_set_new(je, "max_score", json_integer(e->max));
-    json_object_set_new(je, "passes_reused", json_integer(e->results_cached));
+    json_object_set_new(je, "results_reused", json_boolean(e->results_cached > 0));
     json_t *ts = json_array();
     for (int t = 0; t < e->ntests; t++) {
       const gr_test_result_t *tr = &e->tests[t];
