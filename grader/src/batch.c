@@ -12,6 +12,7 @@
 #include "gr.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ev.h>
 #include <signal.h>
@@ -320,7 +321,12 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   char lockpath[PATH_MAX + 8];
   snprintf(lockpath, sizeof lockpath, "%s.lock", a.db);
   int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+  if (lock < 0) {
+    fprintf(stderr, "grader: cannot make the gradebook's lock %s: %s\n", lockpath,
+            strerror(errno));
+    return 2;
+  }
+  if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
     fprintf(stderr, "grader: another batch is writing to %s (%s is locked): "
                     "wait for it, or give this one its own --db\n",
             a.db, lockpath);
@@ -328,10 +334,8 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   }
   struct batch b = {.wb = wb, .a = &a, .tty = isatty(2)};
   int rc_stop = 0;
-  if (!(b.db = open_book(a.db, BOOK_WRITE))) {
-    unlink(lockpath);
+  if (!(b.db = open_book(a.db, BOOK_WRITE)))
     return 70;
-  }
   sqlite3_prepare_v2(b.db,
       "INSERT INTO submissions(name, content, tests, state, score, max, secs,"
       " graded_at, isolation, report) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"
@@ -436,8 +440,7 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   sqlite3_finalize(b.put_ex);
   sqlite3_finalize(b.del_ex);
   sqlite3_close(b.db);
-  unlink(lockpath);
-  close(lock);
+  close(lock); /* the file stays: removing it would let two batches lock two files */
   for (int i = 0; i < all; i++)
     free(names[i]);
   free(names);

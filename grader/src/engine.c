@@ -32,6 +32,8 @@ static struct ev_loop *loop;
 static int max_jobs = 1, running;
 static int waiting; /* jobs to be submitted later (gr_engine_submit_after) */
 static int cancelled;
+
+static void job_free(gr_job_t *job);
 static gr_job_t **queue;
 static size_t qhead, qlen, qcap;
 static int slot_busy[MAX_SLOTS];
@@ -53,15 +55,6 @@ void gr_group_release(gr_group_t *g) {
     g->done(g);
 }
 
-static void job_free(gr_job_t *job) {
-  for (int i = 0; job->argv[i]; i++)
-    free(job->argv[i]);
-  for (int i = 0; job->env[i]; i++)
-    free(job->env[i]);
-  gr_buf_free(&job->out);
-  gr_buf_free(&job->result);
-  free(job);
-}
 
 /* Calls the job's callback, then tells its group. */
 static void job_ended(gr_job_t *job) {
@@ -73,7 +66,22 @@ static void job_ended(gr_job_t *job) {
   gr_group_release(g);
 }
 
+static void job_free(gr_job_t *job) {
+  for (int i = 0; job->argv[i]; i++)
+    free(job->argv[i]);
+  for (int i = 0; job->env[i]; i++)
+    free(job->env[i]);
+  gr_buf_free(&job->out);
+  gr_buf_free(&job->result);
+  free(job);
+}
+
 void gr_engine_submit(gr_job_t *job) {
+  if (cancelled) { /* a stopped engine starts nothing more */
+    if (job->engine_frees)
+      job_free(job);
+    return;
+  }
   if (job->group)
     job->group->pending++;
   if (qlen == qcap) {
@@ -318,8 +326,7 @@ static void later_cb(struct ev_loop *l, ev_timer *w, int revents) {
   ev_timer_stop(l, w);
   free(lt);
   waiting--;
-  if (!cancelled)
-    gr_engine_submit(job);
+  gr_engine_submit(job); /* dropped (and freed) if the engine was stopped */
   gr_group_release(g);
   start_more();
 }

@@ -448,6 +448,19 @@ static int load_reserved(const gr_workbook_t *wb) {
   return nreserved ? 0 : -1;
 }
 
+/* What goes into the cache was made as a job's uid: it becomes the
+ * grader's, read-only to others, so that no later job running as that uid
+ * (without bubblewrap, the cache is in view) can change another
+ * submission's build through it. */
+static void own_cached(const char *path, mode_t mode) {
+  if (gr_sandbox_own_uid() && chown(path, 0, 0) < 0) {
+    /* then it is not kept: unlink below makes the cache miss */
+    unlink(path);
+    return;
+  }
+  chmod(path, mode);
+}
+
 static void compile_done(gr_job_t *job) {
   struct compile_data *d = job->data;
   struct ex_ctx *c = d->c;
@@ -468,6 +481,8 @@ static void compile_done(gr_job_t *job) {
     --c->pending;
     return;
   }
+  if (ok)
+    own_cached(d->out, 0644);
   if (ok && rename(d->out, c->objs[d->index]) < 0)
     ok = 0;
   if (!ok) {
@@ -751,6 +766,7 @@ static void link_done(gr_job_t *job) {
                       "define __start_wb_tests or __stop_wb_tests? Only the "
                       "workbook's tests count."));
   } else {
+    own_cached(c->bin[d->source], 0755);
     /* Keep the binary for next time (same objects, same runtime). */
     if (link(c->bin[d->source], d->out) < 0 && errno != EEXIST) {
       /* a missing cache entry only costs time */
@@ -945,6 +961,17 @@ static void test_done(gr_job_t *job) {
   struct test_data *d = job->data;
   gr_test_result_t *tr = d->tr;
   struct ex_ctx *c = d->c;
+  /* Whether the runner got going: it says so before any learner code. If
+   * not, nothing of the learner's ran and trying again is fair; usually
+   * the machine was briefly short of something (descriptors, processes
+   * that a killed test left and that are not yet gone). */
+  int started = job->status != -1 && job->result.data &&
+                strncmp(job->result.data, "WB0 started\n", 12) == 0;
+  if (!started && d->attempt + 1 < START_TRIES && !job->timed_out) {
+    submit_test(c, d->test, d->source, d->attempt + 1, 0.1 * (1 << d->attempt));
+    free(d);
+    return;
+  }
   char msg[16384];
   const char *st = parse_record(&job->result, d->secret, tr->test->name, msg,
                                 sizeof msg);
@@ -972,17 +999,7 @@ static void test_done(gr_job_t *job) {
     tr->message = xasprintf("the test did not finish within %.0f s: %s",
                             c->opt->test_timeout_s, where);
     free(where);
-  } else if (!job->result.data || strncmp(job->result.data, "WB0 started\n", 12) != 0) {
-    /* The runner never got going: nothing of the learner's ran, so trying
-     * again is fair. Usually the machine was briefly short of something
-     * (the processes a killed test left, say, not yet gone). */
-    if (d->attempt + 1 < START_TRIES && !job->timed_out) {
-      submit_test(c, d->test, d->source, d->attempt + 1, 0.1 * (1 << d->attempt));
-      free(tr->output);
-      tr->output = NULL;
-      free(d);
-      return;
-    }
+  } else if (!started) {
     tr->status = GR_GRADER_ERROR;
     tr->message = xasprintf("could not grade: the test program did not start "
                             "(a fault of the grader or the machine, not of "
@@ -1149,14 +1166,15 @@ static const char *work_root(const gr_workbook_t *wb) {
     if (fd >= 0)
       close(fd); /* the same name, held by a grader elsewhere: another */
   }
-  return root;
+  root[0] = 0; /* no folder of our own: grading cannot start */
+  return NULL;
 }
 
 void gr_clean_stale_work(const gr_workbook_t *wb) {
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s/work", wb->build);
   const char *mine = work_root(wb);
-  DIR *d = opendir(dir);
+  DIR *d = mine ? opendir(dir) : NULL;
   if (!d)
     return;
   for (struct dirent *e; (e = readdir(d));) {
@@ -1168,7 +1186,7 @@ void gr_clean_stale_work(const gr_workbook_t *wb) {
     snprintf(path, sizeof path, "%s/%.*s", dir, (int)(n - 5), e->d_name);
     if (!strcmp(path, mine))
       continue;
-    int fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
       gr_rmtree(path);
       unlink(lock);
@@ -1237,7 +1255,14 @@ int gr_grade_start(gr_workbook_t *wb, const char *submission,
   static int cleaned;
   if (!cleaned++)
     gr_clean_stale_work(wb);
-  snprintf(s->work, sizeof s->work, "%s/%u", work_root(wb), seq++);
+  const char *scratch = work_root(wb);
+  if (!scratch) {
+    fprintf(stderr, "grader: could not make a scratch folder of its own in %s/work\n",
+            wb->build);
+    free(s);
+    return -1;
+  }
+  snprintf(s->work, sizeof s->work, "%s/%u", scratch, seq++);
   snprintf(cache, sizeof cache, "%s/cache", wb->build);
   if (gr_mkdirs(cache) < 0 || gr_mkdirs(s->work) < 0) {
     fprintf(stderr, "grader: could not create %s\n", s->work);
