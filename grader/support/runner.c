@@ -25,6 +25,7 @@
 #include "wbtest_internal.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,15 +58,29 @@ static const char *run_name;
 #include "wb_sys.h"
 #include <sys/syscall.h>
 
-/* The secret's page: raw bytes (not the hex the grader sent, so a search
- * for a hex string finds nothing), unreadable between reading and
- * reporting. NULL when there is no secret: then no verdict is given. */
+/* The secret: 16 raw bytes (not the hex the grader sent, so a search for
+ * a hex string finds nothing) at a random place in a region of random
+ * size and random content, unreadable between reading and reporting. The
+ * runner's own names are stripped from the program (see the Makefile).
+ * NULL when there is no secret: then no verdict is given. */
 static unsigned char *vault;
-#define VAULT_SIZE 4096
+static size_t vault_size, vault_at;
 
 static void vault_open(int on) {
   if (vault)
-    wb_sys(SYS_mprotect, (long)vault, VAULT_SIZE, on ? PROT_READ | PROT_WRITE : PROT_NONE, 0, 0, 0);
+    wb_sys(SYS_mprotect, (long)vault, (long)vault_size,
+           on ? PROT_READ | PROT_WRITE : PROT_NONE, 0, 0, 0);
+}
+
+/* Whether the test's body ran to its end: WB_TEST's wrapper calls this
+ * right after the body returns. A call from anywhere else (code under test
+ * calling it, say) does not count. */
+static int body_done;
+static uintptr_t running_fn; /* the wrapper of the test being run */
+__attribute__((noinline)) void wb__body_done(void) {
+  uintptr_t from = (uintptr_t)__builtin_return_address(0);
+  if (running_fn && from > running_fn && from - running_fn < 512)
+    body_done = 1;
 }
 
 static int hexval(unsigned char c) {
@@ -92,20 +107,32 @@ static void wb__read_secret(int argc, char **argv, char **envp) {
     got += n;
   }
   wb_sys(SYS_close, SECRET_FD, 0, 0, 0, 0, 0);
-  long page = wb_sys(SYS_mmap, 0, VAULT_SIZE, PROT_READ | PROT_WRITE,
+  unsigned int r[2] = {0, 0};
+  wb_sys(SYS_getrandom, (long)r, sizeof r, 0, 0, 0, 0);
+  size_t size = (size_t)(16 + r[0] % 48) << 12; /* 64 to 252 KiB */
+  long page = wb_sys(SYS_mmap, 0, (long)size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (got != SECRET_LEN || (unsigned long)page > -4096UL)
     return; /* no secret, no verdict: the grader sees "no result" */
   unsigned char *v = (unsigned char *)page;
+  for (size_t off = 0; off < size;) { /* random all through */
+    long n = wb_sys(SYS_getrandom, (long)(v + off), (long)(size - off), 0, 0, 0, 0);
+    if (n <= 0)
+      break;
+    off += (size_t)n;
+  }
+  size_t at = r[1] % (size - SECRET_LEN / 2);
   for (int i = 0; i < SECRET_LEN / 2; i++) {
     int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return;
-    v[i] = (unsigned char)(hi << 4 | lo);
+    v[at + (size_t)i] = (unsigned char)(hi << 4 | lo);
   }
   for (int i = 0; i < SECRET_LEN; i++)
     ((volatile unsigned char *)hex)[i] = 0;
   vault = v;
+  vault_size = size;
+  vault_at = at;
   vault_open(0);
   /* Tells the grader the program did start: without this line, a missing
    * verdict is the machine's fault (the program could not be run), not
@@ -202,8 +229,8 @@ static void report(const char *status, const char *msg) {
   put(head, sizeof head, &n, "WB1 ");
   vault_open(1);
   for (int i = 0; i < SECRET_LEN / 2 && n + 2 < sizeof head; i++) {
-    head[n++] = digits[vault[i] >> 4];
-    head[n++] = digits[vault[i] & 15];
+    head[n++] = digits[vault[vault_at + (size_t)i] >> 4];
+    head[n++] = digits[vault[vault_at + (size_t)i] & 15];
   }
   vault_open(0);
   put(head, sizeof head, &n, " ");
@@ -467,6 +494,7 @@ static int run_one(const char *name) {
     return 2;
   if (!t)
     report("error", "no such test in this binary");
+  running_fn = (uintptr_t)t->test->fn;
   SRunner *sr = srunner_create(suite_of(t));
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_SILENT);
@@ -476,6 +504,9 @@ static int run_one(const char *name) {
   TestResult *r = res[0];
   free(res); /* the array is ours, the results are the runner's */
   char msg[8192];
+  if (tr_rtype(r) == CK_PASS && !body_done)
+    report("error", "the test ended before its last line, without a failed "
+                    "check: did code under test jump out of it (longjmp)?");
   if (tr_rtype(r) == CK_PASS) {
 #ifdef WB_ASAN
     if (leaked(t->test->file, msg, sizeof msg))

@@ -24,12 +24,20 @@ struct wb_test {
  * and the grader reads the same declaration from the source to know the
  * points even when the learner's file does not compile. */
 #define WB_TEST(name, pts)                                                     \
-  static void name##_fn(int _i CK_ATTRIBUTE_UNUSED);                           \
+  static void name##_body(void) __attribute__((noinline));                     \
+  static void name##_fn(int _i CK_ATTRIBUTE_UNUSED) {                          \
+    name##_body();                                                             \
+    wb__body_done(); /* not reached when a check fails */                      \
+  }                                                                            \
   static const TTest name##_ttest = {"" #name, name##_fn, __FILE__, __LINE__}; \
   static const struct wb_test name##_wb                                        \
       __attribute__((used, section("wb_tests"), aligned(8))) = {               \
           &name##_ttest, (pts)};                                               \
-  static void name##_fn(int _i CK_ATTRIBUTE_UNUSED)
+  static void name##_body(void)
+
+/* Called by WB_TEST once a test's body ran to its end (runner.c): a test
+ * passes only if Check says so and its body got there. */
+void wb__body_done(void);
 
 /* ---- The loop fixture -------------------------------------------------- */
 
