@@ -111,6 +111,52 @@ static char *msg(const char *fmt, ...) {
   return out;
 }
 
+/* Calls no exercise needs, that would let code under test change the
+ * test program while it runs (its memory's protection, its code, another
+ * process), reach the grader's internals, or go around the C library. */
+static const char *const forbidden_calls[] = {
+    "mprotect", "pkey_mprotect", "syscall", "ptrace", "process_vm_readv",
+    "process_vm_writev", "dlopen", "dlmopen", "dlsym", "dlvsym", "personality",
+    NULL};
+
+static char *uses_forbidden(const char *name) {
+  size_t n = strcspn(name, "@");
+  for (int i = 0; forbidden_calls[i]; i++)
+    if (strlen(forbidden_calls[i]) == n && !strncmp(name, forbidden_calls[i], n))
+      return msg("your file calls %s(), which the exercises never need and "
+                 "the grader does not allow: it could change the test "
+                 "program while it runs. Remove it.", forbidden_calls[i]);
+  if (!strncmp(name, "__start_", 8) || !strncmp(name, "__stop_", 7) ||
+      !strncmp(name, "wb__", 4))
+    return msg("your file uses %.*s, a name of the tests' own machinery: "
+               "code of yours may not reach into it. Remove it.", (int)n, name);
+  return NULL;
+}
+
+/* System calls made by the file's own instructions (inline assembly),
+ * found by disassembling it: the first one, or NULL. */
+static char *raw_system_call(const char *obj) {
+  char *argv[] = {"objdump", "-d", "--no-show-raw-insn", (char *)obj, NULL};
+  gr_buf_t out = {0};
+  char *why = NULL;
+  int st = gr_run_capture(argv, &out, 64 << 20);
+  if (st != 0 || !out.data)
+    why = msg("the grader could not disassemble your compiled file to check it");
+  for (char *l = out.data; l && *l && !why; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+    char *tab = strchr(l, '\t');
+    size_t len = strcspn(l, "\n");
+    if (!tab || (size_t)(tab - l) > len)
+      continue;
+    if (!strncmp(tab + 1, "syscall", 7) || !strncmp(tab + 1, "sysenter", 8) ||
+        !strncmp(tab + 1, "int    $0x80", 12) || !strncmp(tab + 1, "svc", 3))
+      why = msg("your file makes a system call with its own instructions "
+                "(inline assembly), which the exercises never need and the "
+                "grader does not allow. Remove it.");
+  }
+  gr_buf_free(&out);
+  return why;
+}
+
 /* An indirect function (GNU ifunc): its resolver would run while the test
  * program is being loaded, before the runner has taken its secret. A
  * "wb_tests" section, or the linker's __start_/__stop_ symbols: tests of
@@ -126,6 +172,7 @@ char *gr_elf_forbidden(const char *obj, int (*reserved)(const char *name)) {
   if (elf_section(&e, "wb_tests"))
     why = msg("your file registers tests of its own (a \"wb_tests\" section): "
               "only the workbook's tests count. Remove them.");
+  /* What it defines first, then what it uses: the first reason is named. */
   for (size_t k = 0; k < e.nsym && !why; k++) {
     const char *name = elf_symbol_name(&e, k);
     if (e.sym[k].st_shndx == SHN_UNDEF)
@@ -145,8 +192,11 @@ char *gr_elf_forbidden(const char *obj, int (*reserved)(const char *name)) {
                 "program, the tests included. Give yours another name, or "
                 "make it static.", name);
   }
+  for (size_t k = 0; k < e.nsym && !why; k++)
+    if (e.sym[k].st_shndx == SHN_UNDEF)
+      why = uses_forbidden(elf_symbol_name(&e, k));
   elf_close(&e);
-  return why;
+  return why ? why : raw_system_call(obj);
 }
 
 int gr_elf_tests_table_ok(const char *bin, size_t entries, size_t size) {

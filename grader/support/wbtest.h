@@ -28,6 +28,7 @@ struct wb_test {
   static void name##_fn(int _i CK_ATTRIBUTE_UNUSED) {                          \
     name##_body();                                                             \
     wb__body_done(); /* not reached when a check fails */                      \
+    __asm__ volatile("" ::: "memory"); /* a call, never a tail jump */         \
   }                                                                            \
   static const TTest name##_ttest = {"" #name, name##_fn, __FILE__, __LINE__}; \
   static const struct wb_test name##_wb                                        \

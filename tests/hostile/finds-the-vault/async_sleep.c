@@ -1,7 +1,10 @@
-/* expect: score 0, report "async_sleep returned an error" */
+/* expect: score 0, report "calls syscall(), which the exercises never need" */
 #define _GNU_SOURCE
 /* Finds the runner's vault (a one-page anonymous PROT_NONE mapping),
- * makes it readable with mprotect, and writes a pass record itself. */
+ * makes it readable with mprotect, and writes a pass record itself.
+ * (Refused when compiled now, for calling syscall(); the runner also
+ * hides the secret at a random place in a region of random bytes.)
+ */
 #include "async_sleep.h"
 #include <stdio.h>
 #include <string.h>
