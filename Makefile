@@ -92,11 +92,20 @@ $(BUILD)/asan/grader/support/runner.o: grader/support/runner.c $(DEPS_OK)
 	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
 	objcopy --discard-all --strip-debug $@
 
-# The names a learner's file may not define (mk/reserved-symbols.sh).
-RESERVED_LIBS = $(foreach l,libc.so.6 libm.so.6 libev.so libcurl.so libjansson.so \
-  libcheck_pic.a libsubunit.a libasan.so libubsan.so,$(shell $(CC) -print-file-name=$(l)))
-$(BUILD)/reserved-symbols.txt: mk/reserved-symbols.sh $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o
-	@sh mk/reserved-symbols.sh $@ $(RESERVED_LIBS) $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o
+# The names a learner's file may not define (mk/reserved-symbols.sh): what
+# a test program, linked like the exercises' (grader/support/probe.c), and
+# its libraries define, in the plain and the sanitizer build.
+comma := ,
+empty :=
+space := $(empty) $(empty)
+WRAPS = -Wl,--wrap=ev_timer_again,--wrap=ev_once$(subst $(space),,$(foreach t,io timer periodic \
+  signal child stat idle prepare check async,$(comma)--wrap=ev_$(t)_start$(comma)--wrap=ev_$(t)_stop))
+$(BUILD)/probe: $(BUILD)/obj/grader/support/probe.o $(BUILD)/obj/grader/support/runner.o $(BUILD)/libwbtest.a
+	$(CC) -o $@ $(BUILD)/obj/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)
+$(BUILD)/asan/probe: $(BUILD)/asan/grader/support/probe.o $(BUILD)/asan/grader/support/runner.o $(BUILD)/asan/libwbtest.a
+	$(CC) $(SAN) -o $@ $(BUILD)/asan/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/asan/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)
+$(BUILD)/reserved-symbols.txt: mk/reserved-symbols.sh $(BUILD)/probe $(BUILD)/asan/probe
+	@sh mk/reserved-symbols.sh $@ $(BUILD)/probe $(BUILD)/asan/probe
 
 RUNTIME := $(BUILD)/reserved-symbols.txt $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o \
            $(BUILD)/asan/libwbtest.a $(BUILD)/asan/grader/support/runner.o

@@ -1,18 +1,28 @@
 #!/bin/sh
-# reserved-symbols.sh OUT LIBRARY... - the names that the libraries a test
-# program links (the C library, libev, libcurl, jansson, Check and the
-# workbook's own test runtime) define, one per line, sorted. A learner's
-# file may not define any of them: the program's own definition would win
-# over the library's, for the grader's code too. Run by the Makefile.
+# reserved-symbols.sh OUT PROGRAM... - the names that test programs and
+# every shared library they load define (the C library and the loader,
+# libev, libcurl and what it loads, jansson, Check, the sanitizers, the
+# workbook's own test runtime), one per line, sorted. A learner's file may
+# not define any of them: the program's own definition would win over the
+# library's, for the grader's code too. PROGRAM is build/probe (see
+# grader/support/probe.c), linked like the exercises' test programs. Any
+# program or library that cannot be read fails the whole list.
 set -eu
 out=$1
 shift
-for lib in "$@"; do
-  case $lib in
-  *.a | *.o) nm --defined-only -g "$lib" ;;
-  *) nm -D --defined-only "$lib" ;;
-  esac
-done 2>/dev/null | awk 'NF >= 3 { sub(/@.*/, "", $3); print $3 }' | LC_ALL=C sort -u >"$out.tmp"
-# Fewer than a thousand names: a library was not found; better no file.
-[ "$(wc -l <"$out.tmp")" -gt 1000 ] || { echo "reserved-symbols: too few names (libraries not found?)" >&2; rm -f "$out.tmp"; exit 1; }
-mv "$out.tmp" "$out"
+tmp=$out.tmp
+: >"$tmp"
+for prog in "$@"; do
+  nm -g --defined-only "$prog" >>"$tmp"
+  libs=$(ldd "$prog" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+  [ -n "$libs" ] || { echo "reserved-symbols: ldd found no library for $prog" >&2; exit 1; }
+  for lib in $libs; do
+    nm -D --defined-only "$lib" >>"$tmp" || { echo "reserved-symbols: cannot read $lib" >&2; exit 1; }
+  done
+done
+awk 'NF >= 3 { sub(/@.*/, "", $3); print $3 }' "$tmp" | LC_ALL=C sort -u >"$tmp.sorted"
+rm -f "$tmp"
+for must in write strcmp ev_run curl_easy_init tr_rtype srunner_run_all wb_now_ms; do
+  grep -qx "$must" "$tmp.sorted" || { echo "reserved-symbols: $must is missing: a library was not read" >&2; rm -f "$tmp.sorted"; exit 1; }
+done
+mv "$tmp.sorted" "$out"
