@@ -8,6 +8,8 @@
 #include "gr.h"
 
 #include <elf.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,20 +215,26 @@ int gr_elf_tests_table_ok(const char *bin, size_t entries, size_t size) {
 }
 
 long long gr_elf_load_size(const char *bin) {
-  gr_buf_t b = {0};
+  /* Only the headers: the program itself may be large. */
   long long total = -1;
-  if (gr_read_file(bin, 256 << 20, &b) == 0 && b.len >= sizeof(Elf64_Ehdr) &&
-      !memcmp(b.data, ELFMAG, SELFMAG) && b.data[EI_CLASS] == ELFCLASS64) {
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)b.data;
-    size_t n = eh->e_phnum;
-    if (eh->e_phoff <= b.len && n <= (b.len - eh->e_phoff) / sizeof(Elf64_Phdr)) {
-      const Elf64_Phdr *ph = (const Elf64_Phdr *)(b.data + eh->e_phoff);
+  int fd = open(bin, O_RDONLY | O_CLOEXEC);
+  Elf64_Ehdr eh;
+  if (fd < 0)
+    return -1;
+  if (pread(fd, &eh, sizeof eh, 0) == (ssize_t)sizeof eh && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+      eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+      eh.e_phnum > 0 && eh.e_phnum < 256) {
+    Elf64_Phdr ph[256];
+    size_t bytes = eh.e_phnum * sizeof(Elf64_Phdr);
+    if (pread(fd, ph, bytes, (off_t)eh.e_phoff) == (ssize_t)bytes) {
       total = 0;
-      for (size_t i = 0; i < n; i++)
-        if (ph[i].p_type == PT_LOAD || ph[i].p_type == PT_TLS)
+      for (int i = 0; i < eh.e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD) /* thread-local data is inside one */
           total += (long long)ph[i].p_memsz;
+        else if (ph[i].p_type == PT_TLS) /* each thread gets a copy: one here */
+          total += (long long)(ph[i].p_memsz - ph[i].p_filesz);
     }
   }
-  gr_buf_free(&b);
+  close(fd);
   return total;
 }

@@ -452,13 +452,11 @@ static int load_reserved(const gr_workbook_t *wb) {
  * grader's, read-only to others, so that no later job running as that uid
  * (without bubblewrap, the cache is in view) can change another
  * submission's build through it. */
-static void own_cached(const char *path, mode_t mode) {
-  if (gr_sandbox_own_uid() && chown(path, 0, 0) < 0) {
-    /* then it is not kept: unlink below makes the cache miss */
-    unlink(path);
-    return;
-  }
+static int own_cached(const char *path, mode_t mode) {
+  if (gr_sandbox_own_uid() && chown(path, 0, 0) < 0)
+    return -1; /* then it is used from where it is, and not kept */
   chmod(path, mode);
+  return 0;
 }
 
 static void compile_done(gr_job_t *job) {
@@ -481,9 +479,9 @@ static void compile_done(gr_job_t *job) {
     --c->pending;
     return;
   }
-  if (ok)
-    own_cached(d->out, 0644);
-  if (ok && rename(d->out, c->objs[d->index]) < 0)
+  if (ok && own_cached(d->out, 0644) < 0)
+    snprintf(c->objs[d->index], PATH_MAX, "%s", d->out); /* not cached */
+  else if (ok && rename(d->out, c->objs[d->index]) < 0)
     ok = 0;
   if (!ok) {
     if (!d->learner || job->status == -1) {
@@ -743,7 +741,9 @@ static void link_done(gr_job_t *job) {
                         "already has (main, or a test helper?):\n%s",
                         log));
     else if (strstr(log, "cannot find") || strstr(log, "No such file") ||
-             strstr(log, "file format not recognized") || job->status == -1)
+             strstr(log, "file format not recognized") || job->status == -1 ||
+             job->timed_out || !WIFEXITED(job->status) ||
+             strstr(log, "terminated with signal") || strstr(log, "bwrap:"))
       ex_fail(c, GR_EX_INTERNAL,
               xasprintf("linking the tests failed (a part of the grader is "
                         "missing or damaged: rebuild with make):\n%s", log));
@@ -766,9 +766,9 @@ static void link_done(gr_job_t *job) {
                       "define __start_wb_tests or __stop_wb_tests? Only the "
                       "workbook's tests count."));
   } else {
-    own_cached(c->bin[d->source], 0755);
     /* Keep the binary for next time (same objects, same runtime). */
-    if (link(c->bin[d->source], d->out) < 0 && errno != EEXIST) {
+    if (own_cached(c->bin[d->source], 0755) == 0 &&
+        link(c->bin[d->source], d->out) < 0 && errno != EEXIST) {
       /* a missing cache entry only costs time */
     }
     if (!c->failed)
