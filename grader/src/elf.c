@@ -163,9 +163,10 @@ static char *raw_system_call(const char *obj) {
  * program is being loaded, before the runner has taken its secret. A
  * "wb_tests" section, or the linker's __start_/__stop_ symbols: tests of
  * its own next to the workbook's (the linked table is checked too). */
-char *gr_elf_forbidden(const char *obj, int (*reserved)(const char *name)) {
+char *gr_elf_forbidden(const char *obj, const char *(*reserved)(const char *name)) {
   gr_elf_t e;
   char *why = NULL;
+  const char *from;
   if (elf_open(obj, &e) < 0)
     return msg("your file compiled into an object the grader cannot check "
                "(it must have exactly one symbol table, as the compiler "
@@ -187,12 +188,12 @@ char *gr_elf_forbidden(const char *obj, int (*reserved)(const char *name)) {
     else if (!strncmp(name, "__start_", 8) || !strncmp(name, "__stop_", 7))
       why = msg("your file defines \"%s\", a name the linker keeps for itself "
                 "(it marks where a section starts or stops). Rename it.", name);
-    else if (ELF64_ST_BIND(e.sym[k].st_info) != STB_LOCAL && reserved && reserved(name))
-      why = msg("your file defines %s, which a library the tests use already "
-                "has (the C library, libev, libcurl, jansson, Check or the "
-                "workbook's own): yours would replace it for the whole "
-                "program, the tests included. Give yours another name, or "
-                "make it static.", name);
+    else if (ELF64_ST_BIND(e.sym[k].st_info) != STB_LOCAL && reserved && (from = reserved(name)))
+      why = msg("your file defines %s, which %s already has%s: yours would "
+                "replace it for the whole program, the tests included. Give "
+                "yours another name, or make it static.", name, from,
+                strcmp(from, "the test program") ? ""
+                    : " (Check or the workbook's test runtime)");
   }
   for (size_t k = 0; k < e.nsym && !why; k++)
     if (e.sym[k].st_shndx == SHN_UNDEF)

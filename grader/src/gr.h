@@ -51,9 +51,9 @@ int gr_run_capture(char *const argv[], gr_buf_t *out, size_t cap);
 /* ---- Inside objects and programs (elf.c) ------------------------------- */
 
 /* What a learner's compiled object may not contain, in words for the
- * learner (malloc'ed), or NULL; `reserved` says whether a global name is
- * one the libraries of a test program already define. */
-char *gr_elf_forbidden(const char *obj, int (*reserved)(const char *name));
+ * learner (malloc'ed), or NULL; `reserved` says where a global name is
+ * already defined in a test program (a library's file name), or NULL. */
+char *gr_elf_forbidden(const char *obj, const char *(*reserved)(const char *name));
 /* Whether a linked test program's "wb_tests" table holds exactly `entries`
  * entries of `size` bytes, bounded by the linker's own __start_wb_tests
  * and __stop_wb_tests. */

@@ -30,7 +30,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "9"
+#define CACHE_VERSION "10"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -414,11 +414,15 @@ static int by_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_reserved(const char *name) {
+/* Where a global name the learner's file defines already comes from, or
+ * NULL if nowhere. Each entry is "NAME\0FROM". */
+static const char *is_reserved(const char *name) {
   char base[256];
   snprintf(base, sizeof base, "%.*s", (int)strcspn(name, "@"), name);
   const char *key = base;
-  return nreserved && bsearch(&key, reserved_names, nreserved, sizeof *reserved_names, by_str);
+  char **hit = nreserved ? bsearch(&key, reserved_names, nreserved, sizeof *reserved_names, by_str)
+                         : NULL;
+  return hit ? *hit + strlen(*hit) + 1 : NULL;
 }
 
 /* 0, or -1 if the list is missing (the workbook was not built whole). */
@@ -442,6 +446,10 @@ static int load_reserved(const gr_workbook_t *wb) {
       reserved_names = more;
       cap *= 2;
     }
+    char *tab = strchr(l, '\t');
+    if (!tab)
+      continue;
+    *tab = 0; /* "NAME\0FROM" */
     reserved_names[nreserved++] = l;
   }
   qsort(reserved_names, nreserved, sizeof *reserved_names, by_str);

@@ -1,4 +1,4 @@
-/* expect: score 0, report "which a library the tests use already has" */
+/* expect: score 0, report "already has: yours would replace it" */
 #define _GNU_SOURCE
 /* Blocks the loop with usleep, like blocking-sleep, and defines
  * clock_gettime() (which wins over the C library's for the whole program)

@@ -1,4 +1,4 @@
-/* expect: score 0, report "which a library the tests use already has" */
+/* expect: score 0, report "already has: yours would replace it" */
 #define _GNU_SOURCE
 #include "async_sleep.h"
 #include <string.h>

@@ -1,4 +1,4 @@
-/* expect: score 0, report "which a library the tests use already has" */
+/* expect: score 0, report "already has: yours would replace it" */
 /* Only the first test's behaviour is right (the callback runs at once).
  * strcmp() is ours, for the runner too: when the runner looks up the test
  * it was asked to run, the first test's name matches every name, so each

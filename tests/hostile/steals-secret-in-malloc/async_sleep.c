@@ -1,4 +1,4 @@
-/* expect: score 0, report "which a library the tests use already has" */
+/* expect: score 0, report "already has: yours would replace it" */
 #define _GNU_SOURCE
 /* Defines malloc() and calloc(), which the C library and the loader call
  * for the whole program, hoping one runs before the runner has read its

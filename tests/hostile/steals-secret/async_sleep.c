@@ -1,4 +1,4 @@
-/* expect: score 0, report "which a library the tests use already has" */
+/* expect: score 0, report "already has: yours would replace it" */
 #define _GNU_SOURCE
 /* Tries to learn the runner's secret and then write a "pass" record of its
  * own on descriptor 4: by defining read() and strcmp() (which win over the
