@@ -86,6 +86,13 @@ grep -q '"exercises"' "$tmp/report.json" && ok "JSON report" || bad "JSON report
 #   /* expect: [exercise ID,] score N[, report "TEXT"][, sanitize]
 #      [, needs bubblewrap][, no process "NAME" left] */
 # The score is the named exercise's, by default the first exercise's.
+echo "Honest submissions written differently (tests/honest/: full marks each):"
+for d in tests/honest/*/; do
+  $G grade "$d" --no-cache >"$tmp/honest.txt" 2>&1
+  [ "$(total "$tmp/honest.txt")" = "$all" ] && ok "$(basename "$d"): $all/$all" ||
+    { bad "$(basename "$d"): $(total "$tmp/honest.txt")/$all"; grep -B1 -A3 'FAIL\|unusable\|error' "$tmp/honest.txt" | head -12; }
+done
+
 echo "Hostile submissions (for $first unless they say otherwise):"
 for case_dir in tests/hostile/*/; do
   name=$(basename "$case_dir")
