@@ -83,13 +83,10 @@ RUNNER_OBJS := $(BUILD)/obj/grader/support/runner.o $(BUILD)/asan/grader/support
 $(RUNNER_OBJS): CFLAGS += -fno-tree-loop-distribute-patterns -fno-optimize-strlen
 # Its own names and debug information are stripped: code under test finds
 # nothing in the program's symbol table that leads to the secret.
-$(BUILD)/obj/grader/support/runner.o: grader/support/runner.c $(DEPS_OK)
+$(BUILD)/asan/grader/support/runner.o: CFLAGS += $(SAN)
+$(RUNNER_OBJS): grader/support/runner.c $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
-	objcopy --discard-all --strip-debug $@
-$(BUILD)/asan/grader/support/runner.o: grader/support/runner.c $(DEPS_OK)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
 	objcopy --discard-all --strip-debug $@
 
 # The names a learner's file may not define (mk/reserved-symbols.sh): what

@@ -351,7 +351,6 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   sqlite3_prepare_v2(b.db, "SELECT content, tests, state FROM submissions "
                      "WHERE name=?1", -1, &get, NULL);
   hex(gr_tests_hash(wb, &a.opt), b.tests);
-  gr_clean_stale_work(wb);
 
   /* What this run must grade: this shard's submissions, minus those the
    * gradebook already holds for the same files and tests. */

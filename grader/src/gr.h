@@ -333,9 +333,6 @@ unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir);
  * tests, their points and visibility, the contracts (headers), the test
  * runtime, the options. */
 unsigned long long gr_tests_hash(const gr_workbook_t *wb, const gr_options_t *o);
-/* Removes the scratch folders that graders killed before they could clean
- * up left in build/work. */
-void gr_clean_stale_work(const gr_workbook_t *wb);
 
 
 int gr_cmd_list(gr_workbook_t *wb, int argc, char **argv);

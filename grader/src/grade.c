@@ -646,9 +646,10 @@ static void link_exercise(struct ex_ctx *c) {
   char runner[PATH_MAX], support[PATH_MAX];
   runtime_paths(c->wb, c->opt->sanitize, runner, support);
   unsigned long long rk = gr_hash(GR_HASH_INIT, "result" CACHE_VERSION, sizeof("result" CACHE_VERSION));
+  unsigned long long keys[8];
   for (int s = 0; s < ex->nsources; s++) {
-    unsigned long long k = bin_key(c, s, runner, support);
-    rk = gr_hash(rk, &k, sizeof k);
+    keys[s] = bin_key(c, s, runner, support);
+    rk = gr_hash(rk, &keys[s], sizeof keys[s]);
   }
   int opts[4] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000),
                  c->in_place, c->opt->libev_flags};
@@ -658,9 +659,8 @@ static void link_exercise(struct ex_ctx *c) {
   if (c->res->results_cached == ex->ntests)
     return; /* every test passed before: nothing to run */
   for (int s = 0; s < ex->nsources; s++) {
-    unsigned long long key = bin_key(c, s, runner, support);
     char cached[PATH_MAX];
-    cache_path(c->wb, key, ".bin", cached);
+    cache_path(c->wb, keys[s], ".bin", cached);
     /* The test runs from its own hard link in the work folder: the sandbox
      * then shows it that folder only, never the whole cache. */
     snprintf(c->bin[s], PATH_MAX, "%s/test%d", c->work, s);
@@ -1178,7 +1178,7 @@ static const char *work_root(const gr_workbook_t *wb) {
   return NULL;
 }
 
-void gr_clean_stale_work(const gr_workbook_t *wb) {
+static void clean_stale_work(const gr_workbook_t *wb) {
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s/work", wb->build);
   const char *mine = work_root(wb);
@@ -1262,7 +1262,7 @@ int gr_grade_start(gr_workbook_t *wb, const char *submission,
   static unsigned seq;
   static int cleaned;
   if (!cleaned++)
-    gr_clean_stale_work(wb);
+    clean_stale_work(wb);
   const char *scratch = work_root(wb);
   if (!scratch) {
     fprintf(stderr, "grader: could not make a scratch folder of its own in %s/work\n",

@@ -277,29 +277,29 @@ static int describe_once(char *buf, size_t len, const struct once *o) {
 
 /* Appends a list of the watchers still active on `loop` (or on any loop
  * when loop is NULL) to buf; returns how many there were. */
+/* Starts the next "  - " line of the list; 0 when there is no room left. */
+static int next_item(char *buf, size_t len, size_t *used) {
+  if (*used + 4 >= len)
+    return 0;
+  *used += (size_t)snprintf(buf + *used, len - *used, "\n  - ");
+  return *used < len;
+}
+
 static int list_active(char *buf, size_t len, struct ev_loop *loop) {
   int n = 0;
   size_t used = strlen(buf);
   for (int i = 0; i < ntracked; i++) {
-    if (loop && tracked[i].loop != loop)
-      continue;
-    if (!ev_is_active(tracked[i].w))
+    if ((loop && tracked[i].loop != loop) || !ev_is_active(tracked[i].w))
       continue;
     n++;
-    if (used + 4 >= len)
-      continue;
-    used += (size_t)snprintf(buf + used, len - used, "\n  - ");
-    if (used < len)
+    if (next_item(buf, len, &used))
       used += (size_t)describe(buf + used, len - used, &tracked[i]);
   }
   for (int i = 0; i < WB_MAX_ONCE; i++) {
     if (!onces[i].loop || (loop && onces[i].loop != loop))
       continue;
     n++;
-    if (used + 4 >= len)
-      continue;
-    used += (size_t)snprintf(buf + used, len - used, "\n  - ");
-    if (used < len)
+    if (next_item(buf, len, &used))
       used += (size_t)describe_once(buf + used, len - used, &onces[i]);
   }
   if (used >= len && len > 4)
