@@ -96,7 +96,8 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 WRAPS = -Wl,--wrap=ev_timer_again,--wrap=ev_once$(subst $(space),,$(foreach t,io timer periodic \
-  signal child stat idle prepare check async,$(comma)--wrap=ev_$(t)_start$(comma)--wrap=ev_$(t)_stop))
+  signal child stat idle prepare check async,$(comma)--wrap=ev_$(t)_start$(comma)--wrap=ev_$(t)_stop)$(foreach \
+  f,malloc calloc realloc strdup strndup,$(comma)--wrap=$(f)))
 $(BUILD)/probe: $(BUILD)/obj/grader/support/probe.o $(BUILD)/obj/grader/support/runner.o $(BUILD)/libwbtest.a
 	$(CC) -o $@ $(BUILD)/obj/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)
 $(BUILD)/asan/probe: $(BUILD)/asan/grader/support/probe.o $(BUILD)/asan/grader/support/runner.o $(BUILD)/asan/libwbtest.a

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,7 +41,9 @@ struct conn {
   size_t out_len, out_off;
   int head_only;     /* HEAD request: no body */
   size_t drip_left;  /* body bytes still to drip */
-  double drip_every; /* seconds between two dripped bytes */
+  double drip_every; /* seconds between two dripped pieces */
+  const char *drip_src; /* the body to send in pieces, or NULL for '*'s */
+  size_t drip_piece;    /* bytes per piece (1 for /drip) */
   struct conn *prev, *next;
 };
 
@@ -176,7 +179,8 @@ static long parse_num(const char *s, const char *end, long max) {
 
 static const char index_text[] =
     "wb_server: the workbook's local HTTP server\n"
-    "GET /json, /json/N, /delay/MS, /status/CODE, /drip/N/MS, /close\n";
+    "GET /json, /json/N, /delay/MS, /status/CODE, /drip/N/MS, /split/N,\n"
+    "/close\n";
 
 static void conn_route(struct conn *c, const char *path, size_t len) {
   const char *end = path + len;
@@ -230,6 +234,24 @@ static void conn_route(struct conn *c, const char *path, size_t len) {
     conn_respond(c, 200, "application/octet-stream", NULL, (size_t)n);
     c->drip_left = c->head_only ? 0 : (size_t)n;
     c->drip_every = (double)ms / 1000.;
+    c->drip_piece = 1;
+  } else if (PREFIX("/split/")) {
+    /* The /json document (id 7), cut into N pieces sent 20 ms apart, so a
+     * client's write callback sees it in N calls, not one. */
+    static const char doc[] =
+        "{\"id\":7,\"name\":\"workbook\",\"tags\":[\"async\",\"c\",\"libev\"],"
+        "\"note\":\"this document arrives in several pieces\"}";
+    long n = parse_num(path + 7, end, sizeof doc - 1);
+    if (n < 1) {
+      conn_json(c, 400, "{\"error\":\"use /split/N, N in 1..%ld\"}",
+                (long)sizeof doc - 1);
+      return;
+    }
+    conn_respond(c, 200, "application/json", NULL, sizeof doc - 1);
+    c->drip_src = doc;
+    c->drip_left = c->head_only ? 0 : sizeof doc - 1;
+    c->drip_piece = (sizeof doc - 1 + (size_t)n - 1) / (size_t)n;
+    c->drip_every = 0.02;
   } else if (IS("/close")) {
     __atomic_fetch_add(c->srv->answered, 1, __ATOMIC_RELAXED);
     conn_close(c);
@@ -327,7 +349,19 @@ static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents) {
     conn_json(c, 200, "{\"delay_ms\":%ld}", (long)c->drip_left);
     c->drip_left = 0;
   } else if (c->state == ST_DRIPPING) {
-    if (send(c->fd, "*", 1, MSG_NOSIGNAL) != 1 || --c->drip_left == 0) {
+    size_t piece = c->drip_piece < c->drip_left ? c->drip_piece : c->drip_left;
+    char stars[64];
+    const char *from = stars;
+    if (c->drip_src) {
+      /* The bytes already sent come first in the body. */
+      size_t total = strlen(c->drip_src);
+      from = c->drip_src + (total - c->drip_left);
+    } else {
+      piece = piece < sizeof stars ? piece : sizeof stars;
+      memset(stars, '*', piece);
+    }
+    ssize_t sent = send(c->fd, from, piece, MSG_NOSIGNAL);
+    if (sent <= 0 || (c->drip_left -= (size_t)sent) == 0) {
       shutdown(c->fd, SHUT_WR);
       conn_close(c);
       return;
@@ -353,6 +387,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
       close(fd);
       return;
     }
+    /* Pieces of a /split or /drip body leave at once, one segment each. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->srv = srv;
     c->fd = fd;
     c->state = ST_READING;

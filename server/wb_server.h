@@ -13,6 +13,9 @@
  *   /status/CODE    a response with that status (200-599) and a JSON body
  *   /drip/N/MS      a body of N bytes (at most 65536), one byte every MS
  *                   milliseconds (at most 10000)
+ *   /split/N        {"id":7,...}: a JSON document sent in N pieces (at most
+ *                   its length), 20 ms apart, so the client receives it in
+ *                   several reads
  *   /close          the connection is closed without any response
  * Anything else is 404; a malformed request is 400, a method other than
  * GET or HEAD is 405, a request head over 8 KiB is 400.

@@ -527,6 +527,22 @@ START_TEST(server_drip_sends_exactly_5_body_bytes_over_several_reads) {
 }
 END_TEST
 
+START_TEST(server_split_sends_the_json_document_in_pieces) {
+  wb_server_t *srv = server_start();
+  struct reply r;
+  fetch(wb_server_port(srv), "GET /split/4 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 200);
+  ck_assert_int_eq(reply_content_length(&r), (long)strlen(reply_body(&r)));
+  ck_assert_ptr_nonnull(strstr(reply_body(&r), "\"id\":7"));
+  ck_assert_int_eq(reply_body(&r)[strlen(reply_body(&r)) - 1], '}');
+  ck_assert_int_ge(reply_body_reads(&r), 3);
+  ck_assert(r.eof);
+  fetch(wb_server_port(srv), "GET /split/0 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 400);
+  wb_server_stop(srv);
+}
+END_TEST
+
 START_TEST(server_head_json_sends_content_length_and_no_body) {
   wb_server_t *srv = server_start();
   struct reply get, head;
@@ -582,6 +598,7 @@ int main(void) {
   tcase_add_test(tc, server_head_over_8k_is_400_and_server_keeps_serving);
   tcase_add_test(tc, server_close_path_closes_without_response_bytes);
   tcase_add_test(tc, server_drip_sends_exactly_5_body_bytes_over_several_reads);
+  tcase_add_test(tc, server_split_sends_the_json_document_in_pieces);
   tcase_add_test(tc, server_head_json_sends_content_length_and_no_body);
   tcase_add_test(
       tc, server_stop_with_open_connections_returns_promptly_and_leaks_no_fd);

@@ -30,7 +30,7 @@
 #define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "11"
+#define CACHE_VERSION "12"
 #define LEARNER_CFLAGS                                                         \
   "-std=c17", "-g", "-O1", "-Wall", "-Wextra",                                 \
       "-Werror=implicit-function-declaration", "-Werror=prio-ctor-dtor",        \
@@ -692,6 +692,9 @@ static void link_exercise(struct ex_ctx *c) {
     gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again,--wrap=ev_once");
 #define X(type) gr_buf_printf(&wrap, ",--wrap=ev_" #type "_start,--wrap=ev_" #type "_stop");
     WB_WATCHER_TYPES(X)
+#undef X
+#define X(fn) gr_buf_printf(&wrap, ",--wrap=" #fn);
+    WB_ALLOC_FUNCS(X)
 #undef X
     job->argv[n++] = wrap.data;
     job->argv[n] = NULL;

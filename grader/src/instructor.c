@@ -16,6 +16,7 @@ int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
   a->fmt = GR_FMT_TEXT;
   a->opt.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
   a->opt.test_timeout_s = 5;
+  a->opt.sanitize = 1; /* leaks and memory errors count in every grading */
   for (int i = 0; i < argc; i++) {
     const char *o = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -72,7 +73,10 @@ int gr_args_parse(int argc, char **argv, int allowed, const char *usage,
       a->opt.libev_flags = atoi(v);
       ok = a->opt.libev_flags > 0 && a->opt.libev_flags < 65536;
     } else if (!strcmp(o, "--sanitize")) {
-      a->opt.sanitize = 1;
+      a->opt.sanitize = 1; /* the default; kept for old scripts */
+      takes = 0;
+    } else if (!strcmp(o, "--no-sanitize")) {
+      a->opt.sanitize = 0;
       takes = 0;
     } else if (!strcmp(o, "--no-cache")) {
       a->opt.no_cache = 1;
@@ -113,7 +117,7 @@ int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv) {
   int rc = gr_args_parse(argc, argv, GR_ARG_OUT | GR_ARG_FORMAT,
                          "grader grade DIR [--format text|json|gradescope|junit|tap] "
                          "[--out FILE] [--hidden DIR] [--assignment FILE] "
-                         "[--sanitize] [--no-cache] [-j N] [--timeout S] [--libev-flags N]",
+                         "[--no-sanitize] [--no-cache] [-j N] [--timeout S] [--libev-flags N]",
                          &a);
   if (rc || (rc = gr_args_apply(wb, &a)))
     return rc;

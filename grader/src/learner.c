@@ -120,7 +120,8 @@ static void show_first_failure(FILE *f, const gr_ex_result_t *e) {
 static void default_options(gr_options_t *opt) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   opt->jobs = n > 0 ? (int)n : 2;
-  opt->sanitize = 0;
+  /* Memory errors and leaks are part of every check (the sanitizer build). */
+  opt->sanitize = 1;
   opt->test_timeout_s = 5;
   opt->quiet = 0;
 }

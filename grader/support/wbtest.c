@@ -234,11 +234,21 @@ static int describe(char *buf, size_t len, const struct tracked *t) {
   }
   case WB_KIND_timer: {
     ev_timer *tm = (ev_timer *)w;
+    double left = ev_timer_remaining(t->loop, tm);
+    char due[96];
+    if (left >= 10)
+      snprintf(due, sizeof due, "due in %.1f s: libev counts in seconds, so "
+                                "is a delay in milliseconds given as seconds?",
+               left);
+    else if (left >= 1)
+      snprintf(due, sizeof due, "due in %.1f s", left);
+    else
+      snprintf(due, sizeof due, "due in %.0f ms", left * 1000);
     if (tm->repeat > 0)
-      return snprintf(buf, len, "a repeating ev_timer (every %.0f ms, callback %s)",
-                      tm->repeat * 1000, cbname);
-    return snprintf(buf, len, "an ev_timer that has not fired yet (callback %s)",
-                    cbname);
+      return snprintf(buf, len, "a repeating ev_timer every %.0f ms (callback "
+                                "%s), next %s",
+                      tm->repeat * 1000, cbname, due);
+    return snprintf(buf, len, "an ev_timer (callback %s) %s", cbname, due);
   }
   case WB_KIND_signal:
     return snprintf(buf, len, "an ev_signal for signal %d (callback %s)",
@@ -326,6 +336,13 @@ int wb_active_watchers(struct ev_loop *loop) {
 
 /* What to do about what list_active listed. */
 static const char *active_advice(struct ev_loop *loop) {
+  for (int i = 0; i < ntracked; i++)
+    if ((!loop || tracked[i].loop == loop) && tracked[i].kind == WB_KIND_timer &&
+        ev_is_active(tracked[i].w) &&
+        ev_timer_remaining(tracked[i].loop, (ev_timer *)tracked[i].w) >= 10)
+      return "A timer due so far ahead keeps the loop waiting for it. "
+             "ev_timer takes seconds as a double: a delay of ms "
+             "milliseconds is ms / 1000.0.";
   return pending_onces(loop)
              ? "Stop each watcher once its work is done (ev_io_stop, "
                "ev_timer_stop...). An ev_once cannot be stopped: it ends "
@@ -335,6 +352,23 @@ static const char *active_advice(struct ev_loop *loop) {
              : "Stop each watcher once its work is done (ev_io_stop, "
                "ev_timer_stop...).";
 }
+
+/* ---- Allocation failures -------------------------------------------------- */
+
+static unsigned alloc_count, alloc_fail_at;
+
+int wb__alloc_fails(void) {
+  if (!on_main_thread())
+    return 0;
+  return ++alloc_count == alloc_fail_at;
+}
+
+void wb_fail_alloc(unsigned n) {
+  alloc_count = 0;
+  alloc_fail_at = n;
+}
+
+unsigned wb_allocs(void) { return alloc_count; }
 
 /* ---- The per-test loop and its lag probe --------------------------------- */
 
@@ -383,6 +417,7 @@ void wb__test_begin(void) {
   ck_assert_msg(test_loop != NULL, "could not create an event loop");
   ntracked = 0;
   longest_s = 0;
+  wb_fail_alloc(0);
   wb_lag_start(test_loop, &probe);
   fd_snapshot(fd_baseline);
   /* The loop's cached time dates from its creation; a timer the test body

@@ -97,6 +97,32 @@ void wb__assert_no_leaks(const char *file, int line);
  * active on `loop`; an ev_once that has not fired yet counts as one. */
 int wb_active_watchers(struct ev_loop *loop);
 
+/* ---- Running out of memory --------------------------------------------- */
+
+/* Makes the `n`-th allocation from now (1 = the next one) fail as if memory
+ * had run out: malloc, calloc, realloc, strdup or strndup returns NULL.
+ * Only that one fails; 0 turns it off. Counted are the calls made by the
+ * test program's own code (the learner's and the test's) on the test's
+ * thread, not those made inside libraries (libcurl, jansson, libc). Arm it
+ * just before the call under test. */
+void wb_fail_alloc(unsigned n);
+
+/* Allocations counted since the last wb_fail_alloc (or the test's start). */
+unsigned wb_allocs(void);
+
+/* The usual way to use both: for n = 1, 2, ... make the n-th allocation of
+ * a call fail, until a call made no more than n-1 allocations:
+ *
+ *   for (unsigned n = 1;; n++) {
+ *     wb_fail_alloc(n);
+ *     int rc = f(...);
+ *     unsigned used = wb_allocs();
+ *     wb_fail_alloc(0);
+ *     ... check rc and what follows ...
+ *     if (used < n) break;   // nothing failed: every case was tried
+ *   }
+ */
+
 /* ---- The local HTTP server --------------------------------------------- */
 
 /* "http://127.0.0.1:PORT" + path, for the workbook's HTTP server, which is

@@ -5,6 +5,8 @@
  */
 #include "wbtest_internal.h"
 
+#include <stddef.h>
+
 #define X(type)                                                                \
   void __wrap_ev_##type##_start(struct ev_loop *loop, ev_##type *w);          \
   void __wrap_ev_##type##_start(struct ev_loop *loop, ev_##type *w) {         \
@@ -38,3 +40,32 @@ void __wrap_ev_once(struct ev_loop *loop, int fd, int events,
                     ev_tstamp timeout, wb_once_cb_t cb, void *arg) {
   wb__once(loop, fd, events, timeout, cb, arg);
 }
+
+/* Allocations: each counts, and the one wb_fail_alloc picked returns NULL
+ * as if memory had run out (errno ENOMEM, like the C library). */
+#include <errno.h>
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+
+#define FAIL_OR(call)                                                          \
+  do {                                                                         \
+    if (wb__alloc_fails()) {                                                   \
+      errno = ENOMEM;                                                          \
+      return NULL;                                                             \
+    }                                                                          \
+    return call;                                                               \
+  } while (0)
+
+void *__wrap_malloc(size_t n) { FAIL_OR(__real_malloc(n)); }
+void *__wrap_calloc(size_t n, size_t size) { FAIL_OR(__real_calloc(n, size)); }
+void *__wrap_realloc(void *p, size_t n) { FAIL_OR(__real_realloc(p, n)); }
+char *__wrap_strdup(const char *s) { FAIL_OR(__real_strdup(s)); }
+char *__wrap_strndup(const char *s, size_t n) { FAIL_OR(__real_strndup(s, n)); }
