@@ -42,7 +42,7 @@ help:
 	@echo "make deps       install the Debian packages the workbook needs"
 	@echo "make examples   build every chapter's example and pitfall"
 	@echo "make run-examples  run every example and pitfall once"
-	@echo "make verify     every solution passes, every stub scores 0, every pitfall shows its symptom"
+	@echo "make verify     every solution passes, every mutant loses points, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
 	@echo "make flake      20 gradings of solutions/ with one core kept busy: counts flaky results"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
@@ -165,7 +165,7 @@ test:
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory run-examples
 	@$(BUILD)/grader verify
-	@$(BUILD)/grader verify --sanitize
+	@$(BUILD)/grader verify --no-sanitize
 	@$(MAKE) --no-print-directory e2e
 
 bench: all

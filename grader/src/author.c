@@ -225,6 +225,181 @@ static void check_listings(gr_workbook_t *wb) {
   globfree(&gl);
 }
 
+/* ---- Mutants ------------------------------------------------------------------ */
+
+/* tests/mutants/CHAPTER/EXERCISE/NAME.c is a learner file with one
+ * plausible mistake; its first line says which promise it breaks:
+ *   / * mutant: PROMISE * /          it must lose points;
+ *   / * mutant (core): PROMISE * /   it misses the chapter's core idea
+ *                                  (blocks, runs serially, never cleans
+ *                                  up): at most a third of the points.
+ * For an exercise with several learner files, NAME/ is a folder holding
+ * the files that differ; the others come from solutions/. Every exercise
+ * needs at least MIN_MUTANTS of them. */
+#define MIN_MUTANTS 8
+#define MAX_MUTANTS 512
+
+struct mutant {
+  gr_exercise_t *ex;
+  char name[128];
+  char promise[256];
+  int core;
+  char dir[PATH_MAX]; /* the upload made of it */
+  gr_grading_t g;
+};
+
+/* Reads the promise line of a mutant; 0, or -1 with `why` set. */
+static int mutant_promise(const char *file, struct mutant *m, char *why,
+                          size_t len) {
+  gr_buf_t b = {0};
+  if (gr_read_file(file, 1 << 20, &b) < 0 || !b.data) {
+    snprintf(why, len, "cannot read %s", file);
+    return -1;
+  }
+  const char *line = b.data;
+  m->core = !strncmp(line, "/* mutant (core): ", 18);
+  const char *text = m->core ? line + 18
+                     : !strncmp(line, "/* mutant: ", 11) ? line + 11 : NULL;
+  const char *end = text ? strstr(text, "*/") : NULL;
+  const char *eol = text ? strchr(text, '\n') : NULL;
+  if (!text || !end || (eol && eol < end)) {
+    snprintf(why, len, "its first line must be \"/* mutant: PROMISE */\" or "
+                       "\"/* mutant (core): PROMISE */\" on one line");
+    gr_buf_free(&b);
+    return -1;
+  }
+  while (end > text && end[-1] == ' ')
+    end--;
+  snprintf(m->promise, sizeof m->promise, "%.*s", (int)(end - text), text);
+  gr_buf_free(&b);
+  return 0;
+}
+
+/* Makes the upload of mutant `path` (a file or a folder) in m->dir. */
+static int mutant_upload(gr_workbook_t *wb, struct mutant *m, const char *path,
+                         char *why, size_t len) {
+  gr_exercise_t *ex = m->ex;
+  if (gr_is_file(path)) {
+    if (ex->nfiles != 1) {
+      snprintf(why, len, "the exercise has %d learner files: make the mutant "
+                         "a folder holding the files that differ", ex->nfiles);
+      return -1;
+    }
+    if (mutant_promise(path, m, why, len) < 0)
+      return -1;
+    char to[PATH_MAX * 2];
+    snprintf(to, sizeof to, "%s/%s", m->dir, ex->files[0]);
+    return gr_copy_file(path, to) < 0 ? (snprintf(why, len, "cannot copy it"), -1) : 0;
+  }
+  int found = 0;
+  for (int f = 0; f < ex->nfiles; f++) {
+    char from[PATH_MAX * 2], to[PATH_MAX * 2];
+    snprintf(from, sizeof from, "%s/%s", path, ex->files[f]);
+    if (gr_is_file(from)) {
+      if (!found++ && mutant_promise(from, m, why, len) < 0)
+        return -1;
+    } else {
+      snprintf(from, sizeof from, "%s/solutions/%s/%s", wb->root, ex->id, ex->files[f]);
+    }
+    snprintf(to, sizeof to, "%s/%s", m->dir, ex->files[f]);
+    if (gr_copy_file(from, to) < 0) {
+      snprintf(why, len, "cannot copy %s", from);
+      return -1;
+    }
+  }
+  if (!found)
+    snprintf(why, len, "the folder holds none of the exercise's files");
+  return found ? 0 : -1;
+}
+
+/* The tests that took points from a mutant: "name (0/2), ...". */
+static void caught_by(const gr_ex_result_t *e, char *out, size_t len) {
+  size_t used = 0;
+  out[0] = 0;
+  for (int t = 0; t < e->ntests && used < len; t++) {
+    const gr_test_result_t *tr = &e->tests[t];
+    if (tr->score < tr->test->points)
+      used += (size_t)snprintf(out + used, len - used, "%s%s (%d/%d)",
+                               used ? ", " : "", tr->test->name, tr->score,
+                               tr->test->points);
+  }
+}
+
+static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
+  static struct mutant ms[MAX_MUTANTS];
+  int nm = 0;
+  char tmp[] = "/tmp/wb-mutants-XXXXXX";
+  if (!mkdtemp(tmp)) {
+    verdict(0, "mutants: cannot make a scratch folder");
+    return;
+  }
+  gr_engine_init(opt->jobs);
+  double start = gr_now();
+  for (int i = 0; i < wb->nex; i++) {
+    gr_exercise_t *ex = &wb->ex[i];
+    char pattern[PATH_MAX * 2];
+    glob_t gl;
+    snprintf(pattern, sizeof pattern, "%s/tests/mutants/%s/*", wb->root, ex->id);
+    int count = 0;
+    if (glob(pattern, 0, NULL, &gl) == 0) {
+      for (size_t k = 0; k < gl.gl_pathc && nm < MAX_MUTANTS; k++) {
+        struct mutant *m = &ms[nm];
+        memset(m, 0, sizeof *m);
+        m->ex = ex;
+        const char *base = strrchr(gl.gl_pathv[k], '/') + 1;
+        snprintf(m->name, sizeof m->name, "%.*s",
+                 (int)(strlen(base) > 2 && !strcmp(base + strlen(base) - 2, ".c")
+                           ? strlen(base) - 2 : strlen(base)),
+                 base);
+        snprintf(m->dir, sizeof m->dir, "%s/%d", tmp, nm);
+        char why[256];
+        if (gr_mkdirs(m->dir) < 0 ||
+            mutant_upload(wb, m, gl.gl_pathv[k], why, sizeof why) < 0) {
+          verdict(0, "%s/%s: %s", ex->id, m->name, why);
+          continue;
+        }
+        count++;
+        if (gr_grade_start(wb, m->dir, &m->ex, 1, opt, &m->g, NULL, NULL) < 0)
+          verdict(0, "%s/%s: could not start grading it", ex->id, m->name);
+        else
+          nm++;
+      }
+      globfree(&gl);
+    }
+    if (count < MIN_MUTANTS)
+      verdict(0, "%s: %d mutant%s under tests/mutants/%s/; the bar is %d "
+                 "wrong-but-plausible versions, each breaking one promise",
+              ex->id, count, count == 1 ? "" : "s", ex->id, MIN_MUTANTS);
+  }
+  gr_engine_run();
+  for (int k = 0; k < nm; k++) {
+    struct mutant *m = &ms[k];
+    const gr_ex_result_t *e = &m->g.ex[0];
+    char by[1024];
+    caught_by(e, by, sizeof by);
+    if (gr_ex_incomplete(e)) {
+      verdict(0, "%s/%s: could not be graded: %s", m->ex->id, m->name,
+              e->detail ? e->detail : "a test could not run");
+    } else if (e->state != GR_EX_BUILT) {
+      verdict(0, "%s/%s: does not build (a mutant must compile, so a test "
+                 "catches it):\n%s", m->ex->id, m->name, e->detail ? e->detail : "");
+    } else if (e->score >= e->max) {
+      verdict(0, "%s/%s: SURVIVED with %d/%d: no test checks that %s",
+              m->ex->id, m->name, e->score, e->max, m->promise);
+    } else if (m->core && e->score * 3 > e->max) {
+      verdict(0, "%s/%s: misses the core idea (%s) but keeps %d/%d, more "
+                 "than a third; caught by %s",
+              m->ex->id, m->name, m->promise, e->score, e->max, by);
+    } else {
+      verdict(1, "%s/%s: %d/%d, caught by %s", m->ex->id, m->name, e->score,
+              e->max, by);
+    }
+    gr_grading_free(&m->g);
+  }
+  printf("  (%d mutants graded in %.2f s)\n", nm, gr_now() - start);
+  gr_rmtree(tmp);
+}
+
 /* ---- verify ------------------------------------------------------------------ */
 
 static void check_layout(gr_workbook_t *wb) {
@@ -257,16 +432,23 @@ static void check_layout(gr_workbook_t *wb) {
 int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
   /* The workbook checks itself: every test really runs (no cached result). */
   gr_options_t opt = {.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN),
-                      .test_timeout_s = 10, .no_cache = 1};
-  for (int i = 0; i < argc; i++)
-    if (!strcmp(argv[i], "--sanitize"))
-      opt.sanitize = 1;
+                      .test_timeout_s = 10, .no_cache = 1, .sanitize = 1};
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--no-sanitize")) {
+      opt.sanitize = 0;
+    } else if (strcmp(argv[i], "--sanitize")) {
+      fprintf(stderr, "grader: unexpected \"%s\"\nusage: grader verify "
+                      "[--no-sanitize]\n", argv[i]);
+      return 2;
+    }
+  }
   char sol[PATH_MAX], stubs[PATH_MAX];
   snprintf(sol, sizeof sol, "%s/solutions", wb->root);
   snprintf(stubs, sizeof stubs, "%s/exercises", wb->root);
   gr_grading_t g;
 
-  printf("Solutions%s:\n", opt.sanitize ? " (AddressSanitizer + UBSan build)" : "");
+  printf("Solutions%s:\n", opt.sanitize ? " (AddressSanitizer + UBSan build)"
+                                         : " (plain build)");
   if (gr_grade(wb, sol, NULL, 0, &opt, &g) < 0)
     return 70;
   for (int i = 0; i < g.nex; i++) {
@@ -287,7 +469,9 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
   printf("  (graded in %.2f s)\n", g.secs);
   gr_grading_free(&g);
 
-  if (!opt.sanitize) {
+  if (opt.sanitize) {
+    printf("Mutants (each must lose points):\n");
+    check_mutants(wb, &opt);
     printf("Stubs:\n");
     if (gr_grade(wb, stubs, NULL, 0, &opt, &g) < 0)
       return 70;

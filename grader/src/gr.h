@@ -43,6 +43,8 @@ const char *gr_c(FILE *f, const char *code); /* code or "" */
 
 void *gr_xmalloc(size_t n);
 char *gr_xstrdup(const char *s);
+/* asprintf that never fails (exits when memory ran out). */
+char *gr_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Runs argv to completion, capturing merged stdout+stderr (capped at `cap`
  * bytes) into out; returns the wait status or -1. Trusted commands only. */
@@ -61,6 +63,20 @@ int gr_elf_tests_table_ok(const char *bin, size_t entries, size_t size);
 /* The memory a program's image takes before it runs (loadable segments
  * and thread-local storage), or -1 if it cannot be read. */
 long long gr_elf_load_size(const char *bin);
+
+/* ---- Sanitizer reports (sanitizer.c) --------------------------------- */
+
+/* The learner's files of an exercise: their bare names (as the compiler saw
+ * them) and the names to show ("exercises/.../async_sleep.c"). */
+typedef struct gr_san_files {
+  int n;
+  const char *files[4];
+  const char *shown[4];
+} gr_san_files_t;
+
+/* A few sentences on the sanitizer error in a test's output, pointing at
+ * the learner's own lines (malloc'ed), or NULL when there is none. */
+char *gr_sanitizer_explain(const char *out, const gr_san_files_t *f);
 
 /* ---- The workbook (workbook.c) ----------------------------------------- */
 

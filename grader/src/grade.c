@@ -72,19 +72,7 @@ static gr_job_t *new_job(void) {
   return job;
 }
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...) {
-  gr_buf_t b = {0};
-  va_list ap;
-  va_start(ap, fmt);
-  char *s = NULL;
-  if (vasprintf(&s, fmt, ap) < 0)
-    s = NULL;
-  va_end(ap);
-  gr_buf_add(&b, s ? s : "", s ? strlen(s) : 0);
-  free(s);
-  return b.data;
-}
+#define xasprintf gr_xasprintf
 
 /* ---- Finding and checking the learner's files --------------------------- */
 
@@ -942,21 +930,6 @@ static const char *parse_record(const gr_buf_t *r, const char *secret,
   return status;
 }
 
-static char *sanitizer_summary(const char *out) {
-  const char *e = strstr(out, "ERROR: AddressSanitizer");
-  if (!e)
-    e = strstr(out, "ERROR: LeakSanitizer");
-  if (!e)
-    e = strstr(out, "runtime error:");
-  if (!e)
-    return NULL;
-  const char *sum = strstr(e, "SUMMARY:");
-  size_t head = strcspn(e, "\n");
-  if (sum)
-    return xasprintf("%.*s\n%.*s", (int)head, e, (int)strcspn(sum, "\n"), sum);
-  return xasprintf("%.*s", (int)head, e);
-}
-
 /* The signal that ended a job, or 0. bubblewrap reports its child's death
  * by signal N as exit status 128 + N. */
 static int job_signal(const gr_job_t *job) {
@@ -987,7 +960,12 @@ static void test_done(gr_job_t *job) {
   const char *st = parse_record(&job->result, d->secret, tr->test->name, msg,
                                 sizeof msg);
   const char *out = job->out.data ? job->out.data : "";
-  char *san = c->opt->sanitize ? sanitizer_summary(out) : NULL;
+  gr_san_files_t files = {.n = c->res->ex->nfiles};
+  for (int f = 0; f < files.n; f++) {
+    files.files[f] = c->res->ex->files[f];
+    files.shown[f] = c->display[f];
+  }
+  char *san = c->opt->sanitize ? gr_sanitizer_explain(out, &files) : NULL;
   tr->secs = job->secs;
   if (job->out.len || job->out_dropped)
     tr->output = job->out_dropped
@@ -1018,7 +996,7 @@ static void test_done(gr_job_t *job) {
                             *out ? ":\n" : ".", out);
   } else if (san) {
     tr->status = GR_CRASH;
-    tr->message = xasprintf("the sanitizer found a memory error:\n%s", san);
+    tr->message = gr_xstrdup(san);
   } else if (job->timed_out) {
     tr->status = GR_TIMEOUT;
     tr->message = xasprintf(

@@ -25,7 +25,7 @@ static const struct command {
                             "                        grade every submission folder under DIR into a gradebook (resumable)"},
     {"export", gr_cmd_export, "export [--db FILE] [--csv] [--out FILE]   the gradebook as CSV, for an LMS"},
     {"merge", gr_cmd_merge, "merge --db INTO.db SHARD.db...   join the gradebooks of shards"},
-    {"verify", gr_cmd_verify, "verify [--sanitize]   the workbook checks itself (authors)"},
+    {"verify", gr_cmd_verify, "verify [--no-sanitize]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
 };
 

@@ -222,3 +222,16 @@ int gr_run_capture(char *const argv[], gr_buf_t *out, size_t cap) {
       return -1;
   return status;
 }
+
+char *gr_xasprintf(const char *fmt, ...) {
+  gr_buf_t b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = NULL;
+  if (vasprintf(&s, fmt, ap) < 0)
+    s = NULL;
+  va_end(ap);
+  gr_buf_add(&b, s ? s : "", s ? strlen(s) : 0);
+  free(s);
+  return b.data;
+}
