@@ -32,9 +32,23 @@ TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
 
 DEPS_OK := $(BUILD)/.deps-ok
 
+# One short line per step; `make V=1` shows the full commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2)
+endif
+
 .PHONY: all run test deps help clean examples run-examples verify unit e2e \
         bench flake handout gradescope
-all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES)
+all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES) compile_commands.json
+
+# For editors (clangd): every file with the flags and headers it is built with.
+compile_commands.json: mk/compile-commands.sh $(wildcard exercises/*/*/*.c solutions/*/*/*.c chapters/*/*.c)
+	$(call say,GEN,$@)
+	$(Q)sh mk/compile-commands.sh $@
 
 help:
 	@echo "make run        install what is missing, build, and show your progress"
@@ -62,20 +76,25 @@ $(DEPS_OK): mk/deps.sh
 
 $(BUILD)/obj/%.o: %.c $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/asan/%.o: %.c $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
+	$(call say,CC-ASAN,$<)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -MMD -MP -c $< -o $@
 
 $(BUILD)/libwb.a: $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 # Made afresh when the Makefile changes what they hold: ar never drops a
 # member, and an archive from before must not keep one tests may not use.
 $(BUILD)/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o) Makefile
-	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 $(BUILD)/asan/libwbtest.a: $(SUPPORT_SRC:%.c=$(BUILD)/asan/%.o) Makefile
-	rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $(filter %.o,$^)
 
 # The runner's secret and verdict never pass through a library call (see
 # runner.c): none of its loops may be turned into a call to memcpy or strlen.
@@ -86,8 +105,9 @@ $(RUNNER_OBJS): CFLAGS += -fno-tree-loop-distribute-patterns -fno-optimize-strle
 $(BUILD)/asan/grader/support/runner.o: CFLAGS += $(SAN)
 $(RUNNER_OBJS): grader/support/runner.c $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
-	objcopy --discard-all --strip-debug $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)objcopy --discard-all --strip-debug $@
 
 # The names a learner's file may not define (mk/reserved-symbols.sh): what
 # a test program, linked like the exercises' (grader/support/probe.c), and
@@ -99,11 +119,14 @@ WRAPS = -Wl,--wrap=ev_timer_again,--wrap=ev_once$(subst $(space),,$(foreach t,io
   signal child stat idle prepare check async,$(comma)--wrap=ev_$(t)_start$(comma)--wrap=ev_$(t)_stop)$(foreach \
   f,malloc calloc realloc strdup strndup,$(comma)--wrap=$(f)))
 $(BUILD)/probe: $(BUILD)/obj/grader/support/probe.o $(BUILD)/obj/grader/support/runner.o $(BUILD)/libwbtest.a
-	$(CC) -o $@ $(BUILD)/obj/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $(BUILD)/obj/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)
 $(BUILD)/asan/probe: $(BUILD)/asan/grader/support/probe.o $(BUILD)/asan/grader/support/runner.o $(BUILD)/asan/libwbtest.a
-	$(CC) $(SAN) -o $@ $(BUILD)/asan/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/asan/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(SAN) -o $@ $(BUILD)/asan/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/asan/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)
 $(BUILD)/reserved-symbols.txt: mk/reserved-symbols.sh $(BUILD)/probe $(BUILD)/asan/probe
-	@sh mk/reserved-symbols.sh $@ $(BUILD)/probe $(BUILD)/asan/probe
+	$(call say,GEN,$@)
+	$(Q)sh mk/reserved-symbols.sh $@ $(BUILD)/probe $(BUILD)/asan/probe
 
 RUNTIME := $(BUILD)/reserved-symbols.txt $(BUILD)/libwbtest.a $(BUILD)/obj/grader/support/runner.o \
            $(BUILD)/asan/libwbtest.a $(BUILD)/asan/grader/support/runner.o
@@ -116,20 +139,24 @@ GRADER_DEFS = -DWB_CC='"$(CC)"' \
   -DWB_SAN='"$(SAN)"'
 
 $(BUILD)/grader: $(GRADER_SRC:%.c=$(BUILD)/obj/%.o) $(RUNTIME)
-	$(CC) $(CFLAGS) -o $@ $(GRADER_SRC:%.c=$(BUILD)/obj/%.o) -lev -ljansson -lsqlite3 -lm
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(GRADER_SRC:%.c=$(BUILD)/obj/%.o) -lev -ljansson -lsqlite3 -lm
 
 $(BUILD)/obj/grader/src/%.o: grader/src/%.c $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(GRADER_DEFS) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(GRADER_DEFS) -MMD -MP -c $< -o $@
 
 $(BUILD)/wbserver: $(BUILD)/obj/server/main.o $(BUILD)/libwb.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # ---- Chapters: every .c is a program (example or pitfall) ------------------
 
 $(BUILD)/chapters/%: chapters/%.c $(BUILD)/libwb.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS)
 
 examples: $(EXAMPLES)
 
@@ -148,7 +175,8 @@ verify: all
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libwb.a $(BUILD)/libwbtest.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS) $(CHECK_LIBS)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS) $(CHECK_LIBS)
 
 unit: $(TESTS) all
 	@set -e; for t in $(TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t; done

@@ -139,6 +139,11 @@ int gr_parse_tests(const char *path, gr_test_t *tests, int max);
 /* The hints of an exercise: the paragraphs of its README's "## Hints"
  * section. Returns how many (at most max); each is malloc'ed. */
 int gr_exercise_hints(const gr_exercise_t *ex, char **hints, int max);
+/* A hint paragraph may end with "Helps with: `test_a`, `test_b`.": whether
+ * it names `test` (1 or 0), or -1 when it names no test; and the length of
+ * its text without that line. */
+int gr_hint_helps(const char *hint, const char *test);
+int gr_hint_text_len(const char *hint);
 
 /* ---- Isolation (sandbox.c) --------------------------------------------- */
 

@@ -43,6 +43,58 @@ static void state_put(const gr_workbook_t *wb, const gr_exercise_t *ex,
   gr_write_file(path, value, strlen(value));
 }
 
+/* A fingerprint of what the learner's files of `ex` hold now, to tell
+ * whether they changed since the last check. */
+static void files_print(const gr_exercise_t *ex, char *out, size_t len) {
+  unsigned long long h = GR_HASH_INIT;
+  for (int f = 0; f < ex->nfiles; f++) {
+    char path[PATH_MAX];
+    gr_buf_t b = {0};
+    snprintf(path, sizeof path, "%s/%s", ex->dir, ex->files[f]);
+    if (gr_read_file(path, 4 << 20, &b) == 0 && b.data)
+      h = gr_hash(h, b.data, b.len);
+    else
+      h = gr_hash(h, "-", 1);
+    gr_buf_free(&b);
+  }
+  snprintf(out, len, "%016llx", h);
+}
+
+/* Whether the learner's files changed after the last check of `ex`. */
+static int changed_since_check(const gr_workbook_t *wb, const gr_exercise_t *ex) {
+  char was[64], now[64];
+  if (!state_get(wb, ex, "files", was, sizeof was) || !was[0])
+    return 0;
+  files_print(ex, now, sizeof now);
+  return strcmp(was, now) != 0;
+}
+
+/* Which hints of an exercise were shown ("MASK LAST": a bit per hint, and
+ * the index of the last one shown, -1 for none). */
+struct hints_seen {
+  unsigned mask;
+  int last;
+};
+
+static struct hints_seen hints_get(const gr_workbook_t *wb, const gr_exercise_t *ex) {
+  char buf[64];
+  struct hints_seen h = {0, -1};
+  if (state_get(wb, ex, "hints", buf, sizeof buf) && sscanf(buf, "%u %d", &h.mask, &h.last) < 2)
+    h.last = -1;
+  return h;
+}
+
+static void hints_put(const gr_workbook_t *wb, const gr_exercise_t *ex,
+                      struct hints_seen h) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%u %d", h.mask, h.last);
+  state_put(wb, ex, "hints", buf);
+}
+
+static void print_hint(FILE *f, int i, int n, const char *hint) {
+  fprintf(f, "Hint %d of %d: %.*s\n", i + 1, n, gr_hint_text_len(hint), hint);
+}
+
 static int resolve(gr_workbook_t *wb, int argc, char **argv,
                    gr_exercise_t **out) {
   for (int i = 0; i < argc; i++) {
@@ -85,22 +137,39 @@ int gr_cmd_list(gr_workbook_t *wb, int argc, char **argv) {
     if (!state_get(wb, ex, "status", st, sizeof st))
       snprintf(st, sizeof st, "not checked yet");
     int passed = !strncmp(st, "passed", 6);
-    done += passed;
-    fprintf(f, "%s%-8s%s %-44s %s%s%s\n", passed ? green : dim,
-            passed ? "done" : "to do", off, ex->id, dim, st, off);
+    int changed = changed_since_check(wb, ex);
+    done += passed && !changed;
+    fprintf(f, "%s%-8s%s %-44s %s%s%s%s\n", passed && !changed ? green : dim,
+            passed && !changed ? "done" : "to do", off, ex->id, dim, st,
+            changed ? ", changed since (check it again)" : "", off);
   }
   fprintf(f, "\n%d/%d exercises done.\n", done, wb->nex);
   return 0;
 }
 
-/* The first failure of an exercise, in the words the learner needs. */
-static void show_first_failure(FILE *f, const gr_ex_result_t *e) {
+/* Every test of an exercise with its points, passed or not. */
+static void show_tests(FILE *f, const gr_ex_result_t *e) {
+  const char *green = gr_c(f, "\033[32m"), *red = gr_c(f, "\033[31m"),
+             *off = gr_c(f, "\033[0m");
+  for (int t = 0; t < e->ntests; t++) {
+    const gr_test_result_t *tr = &e->tests[t];
+    int ok = tr->status == GR_PASS;
+    fprintf(f, "       %s%-5s%s %-48s %d/%d point%s\n", ok ? green : red,
+            ok ? "ok" : tr->status == GR_NOT_RUN ? "-" : "FAIL", off,
+            tr->test->name, tr->score, tr->test->points,
+            tr->test->points == 1 ? "" : "s");
+  }
+}
+
+/* The first failure of an exercise, in the words the learner needs; the
+ * failing test (NULL when the exercise did not build). */
+static const gr_test_result_t *show_first_failure(FILE *f, const gr_ex_result_t *e) {
   if (e->state != GR_EX_BUILT) {
     const char *what[] = {"", "Missing file", "Unusable file", "Compile error",
                           "Link error", "Could not grade"};
     fprintf(f, "\n  %s:\n", what[e->state]);
     gr_indent(f, e->detail, "    ", 25);
-    return;
+    return NULL;
   }
   for (int t = 0; t < e->ntests; t++) {
     const gr_test_result_t *tr = &e->tests[t];
@@ -113,8 +182,39 @@ static void show_first_failure(FILE *f, const gr_ex_result_t *e) {
       fprintf(f, "  Its output:\n");
       gr_indent(f, tr->output, "    | ", 10);
     }
-    return;
+    return tr;
   }
+  return NULL;
+}
+
+/* The first hint not yet shown that fits the failing test (a hint that
+ * names no test fits any); marks it shown. */
+static void show_fitting_hint(FILE *f, const gr_workbook_t *wb,
+                              const gr_exercise_t *ex, const gr_test_result_t *tr) {
+  char *hints[16];
+  int nh = gr_exercise_hints(ex, hints, 16);
+  if (nh == 0)
+    return;
+  struct hints_seen seen = hints_get(wb, ex);
+  int pick = -1;
+  for (int i = 0; i < nh && pick < 0; i++)
+    if (!(seen.mask & (1u << i)) &&
+        (!tr || gr_hint_helps(hints[i], tr->test->name) != 0))
+      pick = i;
+  if (pick >= 0) {
+    fputc('\n', f);
+    fputs("  ", f);
+    print_hint(f, pick, nh, hints[pick]);
+    fprintf(f, "  (`build/grader hint %s` for another one)\n", ex->id);
+    seen.mask |= 1u << pick;
+    seen.last = pick;
+    hints_put(wb, ex, seen);
+  } else {
+    fprintf(f, "\n  You have seen every hint that fits this failure; "
+               "`build/grader hint %s --all` shows them all again.\n", ex->id);
+  }
+  for (int i = 0; i < nh; i++)
+    free(hints[i]);
 }
 
 static void default_options(gr_options_t *opt) {
@@ -144,15 +244,18 @@ static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
     int passed = e->state == GR_EX_BUILT && e->score == e->max;
     char st[64];
     if (passed)
-      snprintf(st, sizeof st, "passed %d/%d", e->score, e->max);
+      snprintf(st, sizeof st, "passed %d/%d points", e->score, e->max);
     else if (gr_ex_incomplete(e))
       snprintf(st, sizeof st, "could not grade");
     else if (e->state != GR_EX_BUILT)
       snprintf(st, sizeof st, "%s", e->state == GR_EX_COMPILE_ERROR ? "compile error"
                                                                     : "not built");
     else
-      snprintf(st, sizeof st, "failing %d/%d", e->score, e->max);
+      snprintf(st, sizeof st, "failing: %d/%d points", e->score, e->max);
     state_put(wb, e->ex, "status", st);
+    char print[64];
+    files_print(e->ex, print, sizeof print);
+    state_put(wb, e->ex, "files", print);
     internal += gr_ex_incomplete(e);
     fprintf(f, "  %s%s%s %-46s %s\n", passed ? green : red,
             passed ? "ok  " : "FAIL", off, e->ex->id, st);
@@ -161,17 +264,16 @@ static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
       if (!current)
         current = e;
     }
+    /* The tests one by one, for the exercises asked for by name and for
+     * the one to work on now. */
+    if (e->state == GR_EX_BUILT && (n > 0 || current == e))
+      show_tests(f, e);
   }
   if (current) {
     fprintf(f, "\n%s%s%s: %s\n", bold, current->ex->id, off, current->ex->title);
-    show_first_failure(f, current);
-    char *hints[16];
-    int nh = gr_exercise_hints(current->ex, hints, 16);
-    if (nh > 0)
-      fprintf(f, "\n  Hint 1 of %d: %s\n  (`build/grader hint %s` for the next one)\n",
-              nh, hints[0], current->ex->id);
-    for (int i = 0; i < nh; i++)
-      free(hints[i]);
+    const gr_test_result_t *tr = show_first_failure(f, current);
+    if (!gr_ex_incomplete(current))
+      show_fitting_hint(f, wb, current->ex, tr);
   }
   /* Progress over the whole workbook, from the saved statuses. */
   int done = 0;
@@ -218,29 +320,53 @@ int gr_cmd_check(gr_workbook_t *wb, int argc, char **argv) {
 
 int gr_cmd_hint(gr_workbook_t *wb, int argc, char **argv) {
   gr_exercise_t *ex;
+  int all = argc == 2 && !strcmp(argv[1], "--all");
+  if (all)
+    argc = 1;
   if (argc != 1 || resolve(wb, 1, argv, &ex) < 0) {
     if (argc != 1)
-      fprintf(stderr, "usage: grader hint EXERCISE\n");
+      fprintf(stderr, "usage: grader hint EXERCISE [--all]\n");
     return 2;
   }
-  char *hints[16], seen_s[16];
+  char *hints[16];
   int n = gr_exercise_hints(ex, hints, 16);
   if (n == 0) {
     printf("%s has no hints.\n", ex->id);
     return 0;
   }
-  state_get(wb, ex, "hints", seen_s, sizeof seen_s);
-  int seen = atoi(seen_s);
-  int show = seen < n ? seen + 1 : n;
-  /* One more each time; the earlier ones are repeated for context. */
-  for (int i = 0; i < show; i++)
-    printf("Hint %d of %d: %s\n\n", i + 1, n, hints[i]);
-  if (show == n)
-    printf("That was the last hint. The lesson for this chapter is in "
-           "chapters/%.*s/README.md.\n",
-           (int)strcspn(ex->id, "/"), ex->id);
-  snprintf(seen_s, sizeof seen_s, "%d", show);
-  state_put(wb, ex, "hints", seen_s);
+  struct hints_seen seen = hints_get(wb, ex);
+  if (all) {
+    for (int i = 0; i < n; i++) {
+      print_hint(stdout, i, n, hints[i]);
+      putchar('\n');
+    }
+  } else {
+    /* The next one not seen yet, going on from the last one shown. */
+    int pick = -1;
+    for (int k = 1; k <= n && pick < 0; k++) {
+      int i = (seen.last + k) % n;
+      if (!(seen.mask & (1u << i)))
+        pick = i;
+    }
+    if (pick < 0) {
+      printf("You have seen all %d hints of %s. `build/grader hint %s --all` "
+             "shows them again; the lesson is chapters/%.*s/README.md.\n",
+             n, ex->id, ex->id, (int)strcspn(ex->id, "/"), ex->id);
+    } else {
+      print_hint(stdout, pick, n, hints[pick]);
+      seen.mask |= 1u << pick;
+      seen.last = pick;
+      hints_put(wb, ex, seen);
+      int left = 0;
+      for (int i = 0; i < n; i++)
+        left += !(seen.mask & (1u << i));
+      if (left)
+        printf("\n(%d more: run the same command again.)\n", left);
+      else
+        printf("\nThat was the last hint. The lesson is chapters/%.*s/README.md.\n",
+               (int)strcspn(ex->id, "/"), ex->id);
+    }
+  }
   for (int i = 0; i < n; i++)
     free(hints[i]);
   return 0;
@@ -365,6 +491,11 @@ int gr_cmd_watch(gr_workbook_t *wb, int argc, char **argv) {
   }
   ev_init(&wt.settle, settle_cb);
   wt.settle.data = &wt;
+  char st[64];
+  if (state_get(wb, wt.ex, "status", st, sizeof st) && st[0])
+    printf("%s: last checked: %s%s.\n", wt.ex->id, st,
+           changed_since_check(wb, wt.ex) ? "; changed since: checking now"
+                                          : "; checking again");
   check_and_show(wb, &wt.ex, 1);
   printf("\nWatching exercises/%s/ (Ctrl-C stops).\n", wt.ex->id);
   fflush(stdout);

@@ -285,3 +285,23 @@ int gr_exercise_hints(const gr_exercise_t *ex, char **hints, int max) {
   gr_buf_free(&b);
   return n;
 }
+
+/* A hint paragraph may end with "Helps with: `test_a`, `test_b`." */
+#define HELPS "Helps with:"
+
+int gr_hint_helps(const char *hint, const char *test) {
+  const char *h = strstr(hint, HELPS);
+  if (!h)
+    return -1;
+  char quoted[128];
+  snprintf(quoted, sizeof quoted, "`%s`", test);
+  return strstr(h, quoted) != NULL;
+}
+
+int gr_hint_text_len(const char *hint) {
+  const char *h = strstr(hint, HELPS);
+  size_t len = h ? (size_t)(h - hint) : strlen(hint);
+  while (len > 0 && hint[len - 1] == ' ')
+    len--;
+  return (int)len;
+}
