@@ -58,7 +58,7 @@ help:
 	@echo "make run-examples  run every example and pitfall once"
 	@echo "make verify     every solution passes, every mutant loses points, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
-	@echo "make flake      20 gradings of solutions/ with one core kept busy: counts flaky results"
+	@echo "make flake      20+20 gradings of solutions/ (sanitizer, plain) with both cores kept busy: counts flaky results"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
 	@echo "make gradescope [ASSIGNMENT=...] [HIDDEN=DIR]  the Gradescope autograder zip"
 	@echo "make clean      remove build/"

@@ -317,8 +317,22 @@ struct compile_data {
   struct ex_ctx *c;
   int index;     /* into c->objs */
   int learner;   /* a learner file (sandboxed, errors shown) */
+  char dir[PATH_MAX]; /* its own writable folder: c->work/ccINDEX */
   char out[PATH_MAX];
 };
+
+/* Every job that writes gets a folder of its own, never shared with
+ * another job in flight: the engine hands a compile's folder to the uid
+ * of the slot it runs in, and two jobs sharing one would take it from
+ * each other (a link then "cannot open output file": no fault of the
+ * learner's). */
+static int job_folder(char *out, const char *work, const char *kind, int index) {
+  snprintf(out, PATH_MAX, "%s/%s%d", work, kind, index);
+  if (gr_mkdirs(out) < 0)
+    return -1;
+  chmod(out, 0755);
+  return 0;
+}
 
 static void submit_compile(struct ex_ctx *c, int index, const char *src,
                            int learner) {
@@ -341,11 +355,19 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   if (gr_is_file(c->objs[index]))
     return; /* compiled before: same source, same headers, same flags */
   c->res->cached = 0;
-  gr_job_t *job = new_job();
   struct compile_data *d = gr_xmalloc(sizeof *d);
   d->c = c;
   d->index = index;
   d->learner = learner;
+  char copy[PATH_MAX * 2];
+  if (job_folder(d->dir, c->work, "cc", index) < 0 ||
+      (learner && (snprintf(copy, sizeof copy, "%s/%s", d->dir, strrchr(src, '/') + 1),
+                   gr_copy_file(src, copy) < 0))) {
+    ex_fail(c, GR_EX_INTERNAL, xasprintf("could not prepare %s to compile it", d->dir));
+    free(d);
+    return;
+  }
+  gr_job_t *job = new_job();
   int n = 0;
   job->argv[n++] = gr_xstrdup(WB_CC);
   if (learner) {
@@ -375,18 +397,19 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
    * their bare name, so messages start with that name. */
   job->argv[n++] = gr_xstrdup(learner ? strrchr(src, '/') + 1 : src);
   job->argv[n++] = gr_xstrdup("-o");
-  snprintf(d->out, sizeof d->out, "%s/obj%d.o", c->work, index);
+  snprintf(d->out, sizeof d->out, "%s/obj.o", d->dir);
   job->argv[n++] = gr_xstrdup(d->out);
   job->argv[n] = NULL;
   base_env(job, 0);
   job->sb.compile = 1;
   job->sb.trusted = !learner;
-  job->sb.workdir = c->work;
+  job->sb.workdir = d->dir;
   static char lib_dir[PATH_MAX], server_dir[PATH_MAX];
   snprintf(lib_dir, sizeof lib_dir, "%s/lib", wb->root);
   snprintf(server_dir, sizeof server_dir, "%s/server", wb->root);
   job->sb.ro[0] = lib_dir;
   job->sb.ro[1] = server_dir;
+  job->sb.ro[2] = c->work; /* the exercise's headers, read-only */
   job->sb.timeout_s = 60;
   job->out_cap = 32 << 10;
   job->done = compile_done;
@@ -510,6 +533,7 @@ static void link_done(gr_job_t *job);
 struct link_data {
   struct ex_ctx *c;
   int source;
+  char dir[PATH_MAX]; /* its own writable folder: c->work/lnSOURCE */
   char out[PATH_MAX];
 };
 
@@ -654,7 +678,12 @@ static void link_exercise(struct ex_ctx *c) {
     cache_path(c->wb, keys[s], ".bin", cached);
     /* The test runs from its own hard link in the work folder: the sandbox
      * then shows it that folder only, never the whole cache. */
-    snprintf(c->bin[s], PATH_MAX, "%s/test%d", c->work, s);
+    char folder[PATH_MAX];
+    if (job_folder(folder, c->work, "ln", s) < 0) {
+      ex_fail(c, GR_EX_INTERNAL, xasprintf("could not create %s", folder));
+      return;
+    }
+    snprintf(c->bin[s], PATH_MAX, "%s/test%d", folder, s);
     if (gr_is_file(cached) && link(cached, c->bin[s]) == 0) {
       run_tests(c, s);
       continue;
@@ -664,6 +693,7 @@ static void link_exercise(struct ex_ctx *c) {
     struct link_data *d = gr_xmalloc(sizeof *d);
     d->c = c;
     d->source = s;
+    snprintf(d->dir, sizeof d->dir, "%s", folder);
     snprintf(d->out, sizeof d->out, "%s", cached);
     int n = 0;
     job->argv[n++] = gr_xstrdup(WB_CC);
@@ -691,7 +721,7 @@ static void link_exercise(struct ex_ctx *c) {
     job->argv[n] = NULL;
     base_env(job, 0);
     job->sb.compile = 1;
-    job->sb.workdir = c->work;
+    job->sb.workdir = d->dir;
     static char build_dir[PATH_MAX];
     snprintf(build_dir, sizeof build_dir, "%s", c->wb->build);
     job->sb.ro[0] = build_dir;
@@ -742,17 +772,19 @@ static void link_done(gr_job_t *job) {
               xasprintf("your file defines a function that the workbook "
                         "already has (main, or a test helper?):\n%s",
                         log));
-    else if (strstr(log, "cannot find") || strstr(log, "No such file") ||
-             strstr(log, "file format not recognized") || job->status == -1 ||
-             job->timed_out || !WIFEXITED(job->status) ||
-             strstr(log, "terminated with signal") || strstr(log, "bwrap:"))
-      ex_fail(c, GR_EX_INTERNAL,
-              xasprintf("linking the tests failed (a part of the grader is "
-                        "missing or damaged: rebuild with make):\n%s", log));
-    else
+    else if (job->status != -1 && !job->timed_out && WIFEXITED(job->status) &&
+             (strstr(log, "relocation") || strstr(log, "undefined symbol")) &&
+             !strstr(log, "cannot open") && !strstr(log, "Permission denied"))
       ex_fail(c, GR_EX_LINK_ERROR,
               xasprintf("your file compiled, but the tests could not be "
                         "linked with it:\n%s", log));
+    else
+      /* Anything else (a file the linker cannot read or write, a killed
+       * or timed-out link, the sandbox) is no doing of the learner's. */
+      ex_fail(c, GR_EX_INTERNAL,
+              xasprintf("linking the tests failed for a reason of the "
+                        "grader's or the machine's, not the submission's "
+                        "(rebuild with make if a part is missing):\n%s", log));
   } else if ((image = gr_elf_load_size(c->bin[d->source])) > MAX_IMAGE_BYTES) {
     ex_fail(c, GR_EX_BAD_FILE,
             xasprintf("the test program would need %lld MiB of memory before "
