@@ -296,7 +296,7 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
   gr_args_t a;
   int rc = gr_args_parse(argc, argv, GR_ARG_DB | GR_ARG_SHARD,
                          "grader batch DIR [-j N] [--db FILE] [--shard I/N] "
-                         "[--hidden DIR] [--assignment FILE] [--no-sanitize] "
+                         "[--hidden DIR [--hidden-visibility V]] [--assignment FILE] [--no-sanitize] "
                          "[--no-cache] [--timeout S]",
                          &a);
   if (rc || (rc = gr_args_apply(wb, &a)))

@@ -506,7 +506,22 @@ static void compile_done(gr_job_t *job) {
   else if (ok && rename(d->out, c->objs[d->index]) < 0)
     ok = 0;
   if (!ok) {
-    if (!d->learner || job->status == -1) {
+    const gr_exercise_t *ex = c->res->ex;
+    const char *src = d->learner ? NULL : ex->sources[d->index - c->nobjs_learner];
+    int hidden = 0;
+    for (int t = 0; src && t < ex->ntests; t++)
+      hidden |= ex->tests[t].hidden && !strcmp(ex->tests[t].source, src);
+    if (hidden) {
+      /* The instructor sees why; the learner's report shows neither the
+       * hidden file's path nor its code. */
+      fprintf(stderr, "grader: the hidden test file %s did not compile:\n%s\n",
+              src, job->out.data ? job->out.data : "");
+      ex_fail(c, GR_EX_INTERNAL,
+              xasprintf("one of the instructor's hidden test files (%s) did "
+                        "not compile: a fault of the hidden tests, not of the "
+                        "submission. The grader's error output says more.",
+                        strrchr(src, '/') + 1));
+    } else if (!d->learner || job->status == -1) {
       ex_fail(c, GR_EX_INTERNAL,
               xasprintf("the workbook's own test file did not compile: this "
                         "is a fault of the workbook, not of the submission.\n%s",

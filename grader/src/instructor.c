@@ -116,7 +116,7 @@ int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv) {
   gr_args_t a;
   int rc = gr_args_parse(argc, argv, GR_ARG_OUT | GR_ARG_FORMAT,
                          "grader grade DIR [--format text|json|gradescope|junit|tap] "
-                         "[--out FILE] [--hidden DIR] [--assignment FILE] "
+                         "[--out FILE] [--hidden DIR [--hidden-visibility V]] [--assignment FILE] "
                          "[--no-sanitize] [--no-cache] [-j N] [--timeout S] [--libev-flags N]",
                          &a);
   if (rc || (rc = gr_args_apply(wb, &a)))

@@ -19,7 +19,7 @@ static const struct command {
     {"hint", gr_cmd_hint, "hint EXERCISE         the next hint for an exercise"},
     {"reset", gr_cmd_reset, "reset EXERCISE        restore the exercise's starting file (yours is backed up)"},
     {"grade", gr_cmd_grade, "grade DIR [--format text|json|gradescope|junit|tap] [--out FILE]\n"
-                            "                        [--hidden DIR] [--assignment FILE] [--no-sanitize] [--no-cache] [-j N]\n"
+                            "                        [--hidden DIR [--hidden-visibility V]] [--assignment FILE] [--no-sanitize] [--no-cache] [-j N]\n"
                             "                        grade one submission"},
     {"batch", gr_cmd_batch, "batch DIR [-j N] [--db FILE] [--shard I/N] [--assignment FILE] [--hidden DIR]\n"
                             "                        grade every submission folder under DIR into a gradebook (resumable)"},

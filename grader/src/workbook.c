@@ -165,10 +165,25 @@ int gr_workbook_load(gr_workbook_t *wb, const char *argv0) {
 int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
                            const char *visibility) {
   int added = 0;
-  if (!gr_is_dir(dir)) {
+  static const char *const visibilities[] = {"hidden", "after_due_date",
+                                             "after_published", "visible", NULL};
+  int known = 0;
+  for (int i = 0; visibilities[i]; i++)
+    known |= !strcmp(visibility, visibilities[i]);
+  if (!known) {
+    fprintf(stderr, "grader: --hidden-visibility takes hidden, after_due_date, "
+                    "after_published or visible (Gradescope's words), not "
+                    "\"%s\"\n", visibility);
+    return -1;
+  }
+  char absdir[PATH_MAX];
+  /* The compiler runs in a folder of its own: a relative path would lead
+   * nowhere there. */
+  if (!gr_is_dir(dir) || !realpath(dir, absdir)) {
     fprintf(stderr, "grader: the hidden tests folder %s does not exist\n", dir);
     return -1;
   }
+  dir = absdir;
   for (int i = 0; i < wb->nex; i++) {
     gr_exercise_t *ex = &wb->ex[i];
     char exdir[PATH_MAX];
