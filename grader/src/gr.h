@@ -145,6 +145,23 @@ int gr_exercise_hints(const gr_exercise_t *ex, char **hints, int max);
 int gr_hint_helps(const char *hint, const char *test);
 int gr_hint_text_len(const char *hint);
 
+/* ---- Finding the learner's files in an upload (upload.c) ------------- */
+
+/* Where `file` of `ex` is in the submission `sub`: its usual places (an
+ * exercises/ tree, exercise folders, flat), else anywhere below (a few
+ * folders deep). Returns 0 found in a usual place, 1 found elsewhere (out
+ * says where), -1 not found, -2 found twice (out and other, when other is
+ * not NULL, are the two places: which to grade is not the grader's guess). */
+int gr_upload_locate(const char *sub, const gr_exercise_t *ex, const char *file,
+                     char *out, char *other);
+/* Why `file` was not found, with what the upload holds instead (malloc'ed). */
+char *gr_upload_missing(const char *sub, const char *file);
+/* Files named almost like `file` ("async_sleep (1).c"), quoted, or "". */
+void gr_upload_near_misses(const char *dir, const char *file, char *out, size_t len);
+/* NULL when `path` is C source text worth compiling, or why not (malloc'ed),
+ * naming it `name`. */
+char *gr_upload_check(const char *path, const char *name);
+
 /* ---- Isolation (sandbox.c) --------------------------------------------- */
 
 enum gr_isolation {
@@ -270,6 +287,8 @@ typedef struct gr_ex_result {
   int score, max;
   int ntests;
   gr_test_result_t tests[64];
+  char *found_at;          /* a learner file found outside its usual
+                              places: where (for the report), or NULL */
   int cached;              /* every object came from the cache */
   int results_cached;      /* its passes were reused (all of its tests), not run */
 } gr_ex_result_t;

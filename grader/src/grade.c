@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_SOURCE_BYTES (256 << 10)
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
 #define CACHE_VERSION "12"
@@ -76,117 +75,6 @@ static gr_job_t *new_job(void) {
 }
 
 #define xasprintf gr_xasprintf
-
-/* ---- Finding and checking the learner's files --------------------------- */
-
-/* Looks for `file` of `ex` in the submission: as an exercises/ tree, as a
- * copy of the exercise folders, flat, or (once) anywhere below. */
-static int locate(const char *sub, const gr_exercise_t *ex, const char *file,
-                  char *out) {
-  const char *slug = strchr(ex->id, '/') + 1;
-  const char *forms[] = {"%s/exercises/%s/%s", "%s/%s/%s", NULL};
-  struct stat st;
-  for (int i = 0; forms[i]; i++) {
-    snprintf(out, PATH_MAX, forms[i], sub, ex->id, file);
-    if (lstat(out, &st) == 0)
-      return 0;
-  }
-  snprintf(out, PATH_MAX, "%s/%s/%s", sub, slug, file);
-  if (lstat(out, &st) == 0)
-    return 0;
-  snprintf(out, PATH_MAX, "%s/%s", sub, file);
-  if (lstat(out, &st) == 0)
-    return 0;
-  /* One level of wrapping folder, as zip uploads often have. */
-  DIR *d = opendir(sub);
-  int found = 0;
-  if (d) {
-    for (struct dirent *e; (e = readdir(d));) {
-      if (e->d_name[0] == '.')
-        continue;
-      char cand[PATH_MAX];
-      snprintf(cand, sizeof cand, "%s/%s/%s", sub, e->d_name, file);
-      if (lstat(cand, &st) == 0 && !found) {
-        snprintf(out, PATH_MAX, "%s", cand);
-        found = 1;
-      }
-    }
-    closedir(d);
-  }
-  return found ? 0 : -1;
-}
-
-/* Files two levels deep whose name looks like `file` told apart only by
- * case or by what uploads add ("async_sleep (1).c", "alice_async_sleep.c"):
- * quoted in `out`, at most three, "" if none. */
-static void near_misses(const char *dir, const char *file, char *out, size_t len) {
-  char stem[64];
-  snprintf(stem, sizeof stem, "%.*s", (int)(strcspn(file, ".")), file);
-  out[0] = 0;
-  int found = 0;
-  char *stack[2] = {gr_xstrdup(dir), NULL};
-  for (int depth = 0; depth < 2 && stack[depth]; depth++) {
-    DIR *d = opendir(stack[depth]);
-    for (struct dirent *e; d && (e = readdir(d));) {
-      if (e->d_name[0] == '.')
-        continue;
-      char path[PATH_MAX + 256];
-      snprintf(path, sizeof path, "%s/%s", stack[depth], e->d_name);
-      size_t n = strlen(e->d_name);
-      if (depth == 0 && !stack[1] && gr_is_dir(path)) {
-        stack[1] = gr_xstrdup(path); /* one wrapping folder is looked into */
-        continue;
-      }
-      if (n < 2 || strcasecmp(e->d_name + n - 2, ".c") || !strcasestr(e->d_name, stem) ||
-          found == 3)
-        continue;
-      size_t used = strlen(out);
-      snprintf(out + used, len - used, "%s\"%s\"", found ? " and " : "",
-               e->d_name);
-      found++;
-    }
-    if (d)
-      closedir(d);
-  }
-  free(stack[0]);
-  free(stack[1]);
-}
-
-/* Returns NULL when the file can be compiled, or why not (malloc'ed). */
-static char *check_source(const char *path, const char *name) {
-  struct stat st;
-  if (lstat(path, &st) < 0)
-    return xasprintf("%s could not be read: %s", name, strerror(errno));
-  if (S_ISLNK(st.st_mode))
-    return xasprintf("%s is a symbolic link, not a file: submit the file "
-                     "itself.",
-                     name);
-  if (!S_ISREG(st.st_mode))
-    return xasprintf("%s is not a regular file.", name);
-  if (st.st_size > MAX_SOURCE_BYTES)
-    return xasprintf("%s is %lld bytes, far more than a source file for this "
-                     "exercise (at most %d KiB): was the right file uploaded?",
-                     name, (long long)st.st_size, MAX_SOURCE_BYTES >> 10);
-  gr_buf_t b = {0};
-  if (gr_read_file(path, MAX_SOURCE_BYTES, &b) < 0) {
-    gr_buf_free(&b);
-    return xasprintf("%s could not be read.", name);
-  }
-  size_t ctrl = 0;
-  for (size_t i = 0; i < b.len; i++) {
-    unsigned char ch = (unsigned char)b.data[i];
-    if (ch == 0 || (ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t' &&
-                    ch != '\f' && ch != '\v'))
-      ctrl++;
-  }
-  gr_buf_free(&b);
-  if (ctrl > 0)
-    return xasprintf("%s is not C source text (it contains %zu binary "
-                     "bytes): was the compiled program or another file "
-                     "uploaded under this name?",
-                     name, ctrl);
-  return NULL;
-}
 
 /* ---- Compiling --------------------------------------------------------- */
 
@@ -1110,23 +998,31 @@ static void start_exercise(struct ex_ctx *c, const char *sub, int in_place) {
   }
   for (int f = 0; f < ex->nfiles; f++) {
     char src[PATH_MAX], to[PATH_MAX];
-    if (locate(sub, ex, ex->files[f], src) < 0) {
-      char near[512];
-      near_misses(sub, ex->files[f], near, sizeof near);
-      ex_fail(c, GR_EX_MISSING,
-              near[0] ? xasprintf("%s was not found in the submission, but %s "
-                                  "is there: rename it to %s (the grader "
-                                  "matches files by their exact name).",
-                                  ex->files[f], near, ex->files[f])
-                      : xasprintf("%s was not found in the submission.",
-                                  ex->files[f]));
+    char other[PATH_MAX];
+    int where = gr_upload_locate(sub, ex, ex->files[f], src, other);
+    if (where == -1) {
+      ex_fail(c, GR_EX_MISSING, gr_upload_missing(sub, ex->files[f]));
       return;
+    }
+    if (where == -2) {
+      ex_fail(c, GR_EX_BAD_FILE,
+              xasprintf("%s is in the submission twice, at %s and at %s: "
+                        "which one to grade is not the grader's guess. "
+                        "Upload only the one you mean.",
+                        ex->files[f], src + strlen(sub) + 1,
+                        other + strlen(sub) + 1));
+      return;
+    }
+    if (where == 1) {
+      free(res->found_at);
+      res->found_at = xasprintf("%s was found at %s", ex->files[f],
+                                src + strlen(sub) + 1);
     }
     if (in_place)
       snprintf(c->display[f], PATH_MAX, "exercises/%s/%s", ex->id, ex->files[f]);
     else
       snprintf(c->display[f], PATH_MAX, "%s", ex->files[f]);
-    char *why = check_source(src, c->display[f]);
+    char *why = gr_upload_check(src, c->display[f]);
     if (why) {
       ex_fail(c, GR_EX_BAD_FILE, why);
       return;
@@ -1349,7 +1245,7 @@ unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir) 
       char path[PATH_MAX];
       struct stat st;
       h = gr_hash(h, ex->files[f], strlen(ex->files[f]) + 1);
-      if (locate(dir, ex, ex->files[f], path) < 0 || lstat(path, &st) < 0) {
+      if (gr_upload_locate(dir, ex, ex->files[f], path, NULL) < 0 || lstat(path, &st) < 0) {
         h = gr_hash(h, "missing", 8);
         continue;
       }
@@ -1410,6 +1306,7 @@ int gr_ex_incomplete_count(const gr_grading_t *g) {
 void gr_grading_free(gr_grading_t *g) {
   for (int i = 0; i < g->nex; i++) {
     free(g->ex[i].detail);
+    free(g->ex[i].found_at);
     for (int t = 0; t < g->ex[i].ntests; t++) {
       free(g->ex[i].tests[t].message);
       free(g->ex[i].tests[t].output);

@@ -104,6 +104,8 @@ static void report_text(FILE *f, const gr_grading_t *g) {
     fprintf(f, "%s%-48s%s %s%3d/%-3d%s %s\n", bold, e->ex->id, off,
             ex_passed(e) ? green : red, e->score, e->max, off,
             e->state != GR_EX_BUILT ? state_text(e->state) : reused);
+    if (e->found_at)
+      fprintf(f, "      (%s)\n", e->found_at);
     if (e->state != GR_EX_BUILT) {
       gr_indent(f, e->detail, "      ", 30);
       continue;
@@ -153,6 +155,7 @@ static void report_json(FILE *f, const gr_grading_t *g) {
     json_object_set_new(je, "id", jstr(e->ex->id));
     json_object_set_new(je, "state", jstr(state_text(e->state)));
     json_object_set_new(je, "detail", jstr(e->detail));
+    json_object_set_new(je, "found_at", jstr(e->found_at));
     json_object_set_new(je, "score", json_integer(e->score));
     json_object_set_new(je, "max_score", json_integer(e->max));
     json_object_set_new(je, "results_reused", json_boolean(e->results_cached > 0));
