@@ -223,8 +223,23 @@ static void graded(gr_grading_t *g, void *data) {
     say(b, "  %-32s could not grade (see `grader grade %s`)\n", it->name, it->path);
   } else {
     b->graded++;
-    if (!b->tty)
-      say(b, "  %-32s %3d/%-3d (%.1f s)\n", it->name, g->score, g->max, g->secs);
+    /* What an instructor should look at: files missing, found elsewhere,
+     * or not compiling. Said even on a terminal. */
+    gr_buf_t note = {0};
+    for (int i = 0; i < g->nex; i++) {
+      const gr_ex_result_t *e = &g->ex[i];
+      const char *what = e->state == GR_EX_MISSING         ? "missing"
+                         : e->state == GR_EX_COMPILE_ERROR ? "does not compile"
+                         : e->state == GR_EX_BAD_FILE      ? "unusable"
+                         : e->found_at                     ? "found elsewhere"
+                                                           : NULL;
+      if (what)
+        gr_buf_printf(&note, "%s%s %s", note.len ? "; " : " (", e->ex->files[0], what);
+    }
+    if (!b->tty || note.len)
+      say(b, "  %-32s %3d/%-3d (%.1f s)%s%s\n", it->name, g->score, g->max,
+          g->secs, note.len ? note.data : "", note.len ? ")" : "");
+    gr_buf_free(&note);
   }
   gr_grading_free(g);
   b->inflight--;
