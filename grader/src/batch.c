@@ -467,6 +467,23 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
 /* One CSV field (RFC 4180). A leading = + - @ tab or carriage return is
  * defused so that a spreadsheet never runs a submission's name as a
  * formula. */
+/* How many different sets of tests (and points) graded the rows of `db`'s
+ * schema `schema` ("main" or "src"), together with those of "main" when
+ * both is set. */
+static int test_sets(sqlite3 *db, int with_src) {
+  sqlite3_stmt *q;
+  int kinds = 0;
+  const char *sql = with_src
+      ? "SELECT tests FROM main.submissions UNION SELECT tests FROM src.submissions"
+      : "SELECT DISTINCT tests FROM submissions";
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+    return -1;
+  while (sqlite3_step(q) == SQLITE_ROW)
+    kinds++;
+  sqlite3_finalize(q);
+  return kinds;
+}
+
 static void csv(FILE *f, const char *s, int last) {
   s = s ? s : "";
   int quote = strpbrk(s, ",\"\r\n") != NULL;
@@ -487,14 +504,17 @@ static void csv(FILE *f, const char *s, int last) {
 
 int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
   const char *dbpath = "gradebook.db", *out = NULL;
+  int force = 0;
   (void)wb;
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--db") && i + 1 < argc)
       dbpath = argv[++i];
     else if (!strcmp(argv[i], "--out") && i + 1 < argc)
       out = argv[++i];
+    else if (!strcmp(argv[i], "--force"))
+      force = 1;
     else if (strcmp(argv[i], "--csv") != 0) {
-      fprintf(stderr, "usage: grader export [--db FILE] [--csv] [--out FILE]\n");
+      fprintf(stderr, "usage: grader export [--db FILE] [--csv] [--out FILE] [--force]\n");
       return 2;
     }
   }
@@ -506,6 +526,20 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
   sqlite3 *db = open_book(dbpath, BOOK_READ);
   if (!db)
     return 70;
+  /* Scores out of different maxima side by side would mislead silently. */
+  int sets = test_sets(db, 0);
+  if (sets > 1 && !force) {
+    fprintf(stderr, "grader: %s holds grades made with %d different sets of "
+                    "tests or points (shards run with different options, "
+                    "assignments or hidden tests?): their scores are not "
+                    "comparable. Grade them again with the same options, or "
+                    "export anyway with --force.\n", dbpath, sets);
+    sqlite3_close(db);
+    return 2;
+  }
+  if (sets > 1)
+    fprintf(stderr, "grader: WARNING: %d different sets of tests in %s: compare "
+                    "each row's percent, not its score.\n", sets, dbpath);
   /* One column per exercise, in the order the assignment gave them. */
   sqlite3_stmt *q;
   char *exs[256];
@@ -576,21 +610,25 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
 int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv) {
   const char *into = NULL;
   (void)wb;
-  int first = 0;
-  if (argc >= 2 && !strcmp(argv[0], "--db")) {
-    into = argv[1];
-    first = 2;
+  int first = 0, force = 0;
+  for (; first < argc && argv[first][0] == '-'; first++) {
+    if (!strcmp(argv[first], "--db") && first + 1 < argc)
+      into = argv[++first];
+    else if (!strcmp(argv[first], "--force"))
+      force = 1;
+    else
+      break;
   }
-  if (!into || first >= argc) {
-    fprintf(stderr, "usage: grader merge --db INTO.db SHARD.db...\n"
-                    "  joins the gradebooks of shards (batch --shard I/N) into one\n");
+  if (!into || first >= argc || argv[first][0] == '-') {
+    fprintf(stderr, "usage: grader merge --db INTO.db [--force] SHARD.db...\n"
+                    "  joins the gradebooks of shards (batch --shard I/N) into one;\n"
+                    "  --force joins shards graded with different tests too\n");
     return 2;
   }
   sqlite3 *db = open_book(into, BOOK_WRITE);
   if (!db)
     return 70;
   int rc = 0;
-  char tests[17] = "";
   for (int i = first; i < argc; i++) {
     struct stat a_st, b_st;
     if (!gr_is_file(argv[i]) || stat(argv[i], &b_st) < 0) {
@@ -612,8 +650,18 @@ int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv) {
     char *err = NULL;
     int taken = -1;
     sqlite3_stmt *count = NULL;
-    int ok =
-        sqlite3_exec(db, attach, NULL, NULL, &err) == SQLITE_OK &&
+    int ok = sqlite3_exec(db, attach, NULL, NULL, &err) == SQLITE_OK;
+    if (ok && !force && test_sets(db, 1) > 1) {
+      fprintf(stderr, "grader: %s was graded with other tests or points than "
+                      "%s holds (another assignment, hidden tests or options?): "
+                      "not merged. Grade every shard with the same command, or "
+                      "merge anyway with --force.\n", argv[i], into);
+      sqlite3_free(attach);
+      sqlite3_exec(db, "DETACH src", NULL, NULL, NULL);
+      rc = 2;
+      continue;
+    }
+    ok = ok &&
         sqlite3_exec(db,
             "BEGIN IMMEDIATE;"
             /* a row wins if it is new here, newer, or graded where ours is not */
@@ -644,13 +692,7 @@ int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv) {
   }
   /* Shards graded with different tests do not belong in one gradebook. */
   sqlite3_stmt *q;
-  int kinds = 0;
-  sqlite3_prepare_v2(db, "SELECT DISTINCT tests FROM submissions", -1, &q, NULL);
-  while (sqlite3_step(q) == SQLITE_ROW) {
-    kinds++;
-    snprintf(tests, sizeof tests, "%s", (const char *)sqlite3_column_text(q, 0));
-  }
-  sqlite3_finalize(q);
+  int kinds = test_sets(db, 0);
   if (kinds > 1)
     fprintf(stderr, "grader: WARNING: %s now holds grades made with %d different "
                     "sets of tests or points: were all shards run with the same "

@@ -23,8 +23,8 @@ static const struct command {
                             "                        grade one submission"},
     {"batch", gr_cmd_batch, "batch DIR [-j N] [--db FILE] [--shard I/N] [--assignment FILE] [--hidden DIR]\n"
                             "                        grade every submission folder under DIR into a gradebook (resumable)"},
-    {"export", gr_cmd_export, "export [--db FILE] [--csv] [--out FILE]   the gradebook as CSV, for an LMS"},
-    {"merge", gr_cmd_merge, "merge --db INTO.db SHARD.db...   join the gradebooks of shards"},
+    {"export", gr_cmd_export, "export [--db FILE] [--csv] [--out FILE] [--force]   the gradebook as CSV, for an LMS"},
+    {"merge", gr_cmd_merge, "merge --db INTO.db [--force] SHARD.db...   join the gradebooks of shards (same tests only, unless --force)"},
     {"verify", gr_cmd_verify, "verify [--no-sanitize]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
 };
