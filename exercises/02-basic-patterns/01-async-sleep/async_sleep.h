@@ -10,11 +10,13 @@
  * async_sleep, untouched. */
 typedef void (*async_sleep_cb)(struct ev_loop *loop, void *arg);
 
-/* Arranges for cb(loop, arg) to be called exactly once, `ms` milliseconds
- * from now, by `loop`. Returns at once (it never blocks); the wait happens
- * while the caller runs the loop, and other callbacks run meanwhile.
- * Returns 0, or -1 when memory ran out (then cb is never called).
- * Everything async_sleep allocates is freed by the time cb has returned. */
+/* Arranges for cb(loop, arg) to be called exactly once, by `loop`, `ms`
+ * milliseconds from now (not sooner; 0 is allowed). Returns at once: it
+ * never blocks and never calls cb itself; the wait happens while the caller
+ * runs the loop, and other callbacks run meanwhile. Returns 0, or -1 when
+ * memory ran out (then cb is never called, and nothing is left allocated
+ * or started). Everything async_sleep allocates is freed once cb has
+ * returned. */
 int async_sleep(struct ev_loop *loop, unsigned ms, async_sleep_cb cb,
                 void *arg);
 

@@ -56,7 +56,8 @@ typedef void (*gather_done_cb)(struct ev_loop *loop,
  * - specs must stay valid until done has been called.
  * - Everything gather_tasks allocates is freed by the time done has
  *   returned, and no watcher of it is left active.
- * Returns 0, or -1 when memory ran out (then no callback is ever called). */
+ * Returns 0, or -1 when memory ran out (then whatever it had allocated is
+ * freed again and no callback is ever called). */
 int gather_tasks(struct ev_loop *loop, const struct task_spec *specs,
                  size_t n, task_event_cb on_event, gather_done_cb done,
                  void *arg);

@@ -29,6 +29,10 @@ int async_sleep(struct ev_loop *loop, unsigned ms, async_sleep_cb cb, void *arg)
   ev_init(&p->timer, fire);
   p->timer.repeat = ms_to_s(ms);
   last_start = ev_now(loop);
-  ev_timer_again(loop, &p->timer);
+  if (ms == 0) { /* ev_timer_again starts nothing when repeat is 0 */
+    ev_timer_set(&p->timer, 0., 0.);
+    ev_timer_start(loop, &p->timer);
+  } else
+    ev_timer_again(loop, &p->timer);
   return 0;
 }
