@@ -116,8 +116,7 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 WRAPS = -Wl,--wrap=ev_timer_again,--wrap=ev_once$(subst $(space),,$(foreach t,io timer periodic \
-  signal child stat idle prepare check async,$(comma)--wrap=ev_$(t)_start$(comma)--wrap=ev_$(t)_stop)$(foreach \
-  f,malloc calloc realloc strdup strndup,$(comma)--wrap=$(f)))
+  signal child stat idle prepare check async,$(comma)--wrap=ev_$(t)_start$(comma)--wrap=ev_$(t)_stop))
 $(BUILD)/probe: $(BUILD)/obj/grader/support/probe.o $(BUILD)/obj/grader/support/runner.o $(BUILD)/libwbtest.a
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $(BUILD)/obj/grader/support/runner.o $< -Wl,--whole-archive $(BUILD)/libwbtest.a -Wl,--no-whole-archive $(LIBS) $(CHECK_LIBS) $(WRAPS)

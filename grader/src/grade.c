@@ -29,7 +29,7 @@
 
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "12"
+#define CACHE_VERSION "13"
 /* Learner files see the POSIX and GNU functions (usleep, strdup, asprintf)
  * as the chapter programs do; defined empty, so that a file's own
  * `#define _GNU_SOURCE` is the same definition and not a warning. */
@@ -369,6 +369,31 @@ static int own_cached(const char *path, mode_t mode) {
   return 0;
 }
 
+/* The learner's calls of malloc, calloc, realloc, strdup and strndup go to
+ * the support library's wb__learner_* functions (wraps.c), which count
+ * them and fail the one a test asks for (wb_fail_alloc): the learner's
+ * N-th allocation, not that of the test or of Check. Done after the ELF
+ * check, which refuses wb__ names in the learner's own source. */
+static int route_allocations(const char *obj) {
+  char *argv[32];
+  int n = 0;
+  static char pairs[8][64];
+  argv[n++] = "objcopy";
+  int k = 0;
+#define X(fn)                                                                  \
+  snprintf(pairs[k], sizeof pairs[k], #fn "=wb__learner_" #fn);                \
+  argv[n++] = "--redefine-sym";                                                \
+  argv[n++] = pairs[k++];
+  WB_ALLOC_FUNCS(X)
+#undef X
+  argv[n++] = (char *)obj;
+  argv[n] = NULL;
+  gr_buf_t out = {0};
+  int st = gr_run_capture(argv, &out, 4096);
+  gr_buf_free(&out);
+  return st == 0 ? 0 : -1;
+}
+
 static void compile_done(gr_job_t *job) {
   struct compile_data *d = job->data;
   struct ex_ctx *c = d->c;
@@ -388,6 +413,12 @@ static void compile_done(gr_job_t *job) {
     free(d);
     --c->pending;
     return;
+  } else if (ok && d->learner && route_allocations(d->out) < 0) {
+    ex_fail(c, GR_EX_INTERNAL,
+            xasprintf("the grader could not prepare your compiled file "
+                      "(objcopy failed): a fault of the grader or the "
+                      "machine, not of your file."));
+    ok = 0;
   }
   if (ok && own_cached(d->out, 0644) < 0)
     snprintf(c->objs[d->index], PATH_MAX, "%s", d->out); /* not cached */
@@ -616,9 +647,6 @@ static void link_exercise(struct ex_ctx *c) {
     gr_buf_printf(&wrap, "-Wl,--wrap=ev_timer_again,--wrap=ev_once");
 #define X(type) gr_buf_printf(&wrap, ",--wrap=ev_" #type "_start,--wrap=ev_" #type "_stop");
     WB_WATCHER_TYPES(X)
-#undef X
-#define X(fn) gr_buf_printf(&wrap, ",--wrap=" #fn);
-    WB_ALLOC_FUNCS(X)
 #undef X
     job->argv[n++] = wrap.data;
     job->argv[n] = NULL;

@@ -99,12 +99,12 @@ int wb_active_watchers(struct ev_loop *loop);
 
 /* ---- Running out of memory --------------------------------------------- */
 
-/* Makes the `n`-th allocation from now (1 = the next one) fail as if memory
- * had run out: malloc, calloc, realloc, strdup or strndup returns NULL.
- * Only that one fails; 0 turns it off. Counted are the calls made by the
- * test program's own code (the learner's and the test's) on the test's
- * thread, not those made inside libraries (libcurl, jansson, libc). Arm it
- * just before the call under test. */
+/* Makes the learner's `n`-th allocation from now (1 = the next one) fail as
+ * if memory had run out: malloc, calloc, realloc, strdup or strndup returns
+ * NULL. Only that one fails; 0 turns it off. Counted are the calls in the
+ * learner's own file (the grader routes them here), on the test's thread:
+ * not the test's, not Check's, not those inside libraries (libcurl,
+ * jansson, libc). */
 void wb_fail_alloc(unsigned n);
 
 /* Allocations counted since the last wb_fail_alloc (or the test's start). */

@@ -18,14 +18,13 @@
   X(io) X(timer) X(periodic) X(signal) X(child) X(stat) X(idle) X(prepare)    \
       X(check) X(async)
 
-/* The C library's allocation functions, also wrapped (wraps.c), so that a
- * test can make the code under test run out of memory (wb_fail_alloc).
- * Only calls from the program's own objects pass through the wrappers:
- * the libraries' (libcurl's, jansson's) go straight to the C library. */
+/* The C library's allocation functions whose calls in the learner's file
+ * the grader routes to wb__learner_FN (wraps.c), so that a test can make
+ * the learner's code run out of memory (wb_fail_alloc). */
 #define WB_ALLOC_FUNCS(X) X(malloc) X(calloc) X(realloc) X(strdup) X(strndup)
 
-/* Whether the allocation being made now is the one a test asked to fail;
- * counts it either way (wbtest.c). */
+/* Whether the learner's allocation being made now is the one a test asked
+ * to fail; counts it either way (wbtest.c). */
 int wb__alloc_fails(void);
 
 enum wb_kind {

@@ -1,8 +1,10 @@
 /* wraps.c - the other half of the linker's --wrap=ev_TYPE_start/stop (and
  * ev_timer_again, ev_once): each wrapper records the watcher in the support
  * library's registry and calls libev's real function. Calls from the
- * learner's object files land here.
+ * learner's object files land here, and so do the learner's allocations
+ * (wb__learner_malloc and friends), which a test can make fail.
  */
+#define _DEFAULT_SOURCE /* strdup, strndup */
 #include "wbtest_internal.h"
 
 #include <stddef.h>
@@ -41,19 +43,17 @@ void __wrap_ev_once(struct ev_loop *loop, int fd, int events,
   wb__once(loop, fd, events, timeout, cb, arg);
 }
 
-/* Allocations: each counts, and the one wb_fail_alloc picked returns NULL
- * as if memory had run out (errno ENOMEM, like the C library). */
+/* The learner's allocations: the grader renames the learner's calls of
+ * malloc and friends to these (objcopy --redefine-sym), so each counts, and
+ * the one wb_fail_alloc picked returns NULL as if memory had run out
+ * (errno ENOMEM, like the C library). Nothing else calls them. */
 #include <errno.h>
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-char *__real_strndup(const char *s, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-char *__wrap_strndup(const char *s, size_t n);
+#include <stdlib.h>
+#include <string.h>
+
+#define X(fn) __typeof__(fn) wb__learner_##fn;
+WB_ALLOC_FUNCS(X)
+#undef X
 
 #define FAIL_OR(call)                                                          \
   do {                                                                         \
@@ -64,8 +64,8 @@ char *__wrap_strndup(const char *s, size_t n);
     return call;                                                               \
   } while (0)
 
-void *__wrap_malloc(size_t n) { FAIL_OR(__real_malloc(n)); }
-void *__wrap_calloc(size_t n, size_t size) { FAIL_OR(__real_calloc(n, size)); }
-void *__wrap_realloc(void *p, size_t n) { FAIL_OR(__real_realloc(p, n)); }
-char *__wrap_strdup(const char *s) { FAIL_OR(__real_strdup(s)); }
-char *__wrap_strndup(const char *s, size_t n) { FAIL_OR(__real_strndup(s, n)); }
+void *wb__learner_malloc(size_t n) { FAIL_OR(malloc(n)); }
+void *wb__learner_calloc(size_t n, size_t size) { FAIL_OR(calloc(n, size)); }
+void *wb__learner_realloc(void *p, size_t n) { FAIL_OR(realloc(p, n)); }
+char *wb__learner_strdup(const char *s) { FAIL_OR(strdup(s)); }
+char *wb__learner_strndup(const char *s, size_t n) { FAIL_OR(strndup(s, n)); }
