@@ -153,7 +153,8 @@ static void base_env(gr_job_t *job, int sanitize) {
   if (sanitize)
     job->env[n++] = gr_xstrdup(
         "ASAN_OPTIONS=detect_leaks=1:exitcode=23:hard_rss_limit_mb=1024:"
-        "allocator_may_return_null=1:print_summary=1");
+        "allocator_may_return_null=1:print_summary=1:"
+        "detect_stack_use_after_return=1");
   job->env[n] = NULL;
 }
 

@@ -123,11 +123,14 @@ char *gr_sanitizer_explain(const char *out, const gr_san_files_t *f) {
   first_learner_frame(e, f, at, sizeof at);
   const char *fr = strstr(e, "freed by thread");
   const char *al = strstr(e, "allocated by thread");
+  const char *st = strstr(e, "is located in stack of thread");
   freed[0] = alloc[0] = 0;
   if (fr)
     first_learner_frame(fr, f, freed, sizeof freed);
   if (al)
     first_learner_frame(al, f, alloc, sizeof alloc);
+  if (st) /* the frame whose local variable it was */
+    first_learner_frame(st, f, alloc, sizeof alloc);
   char access[64] = "";
   const char *acc = strstr(e, "\nREAD of size ");
   if (!acc)
@@ -148,6 +151,19 @@ char *gr_sanitizer_explain(const char *out, const gr_san_files_t *f) {
         "pointers to what you give them until you remove or stop it).",
         access[0] ? access : "an access", where, freed[0] ? "; it was freed at " : "",
         freed, alloc[0] ? " and allocated at " : "", alloc);
+  else if (!strcmp(kind, "stack-use-after-return") || !strcmp(kind, "stack-use-after-scope"))
+    text = gr_xasprintf(
+        "memory of a function that had already returned was used (%s)%s%s%s.\n"
+        "A local variable lives only until its function returns: a watcher "
+        "or struct the loop or a library keeps using must be allocated "
+        "with malloc, and freed once nothing uses it any more.",
+        access[0] ? access : "an access", where,
+        alloc[0] ? "; it was a local variable of " : "", alloc);
+  else if (strstr(e, "hard rss limit exhausted") || strstr(e, "out of memory") ||
+           strstr(e, "allocation-size-too-big"))
+    text = gr_xasprintf("the test used more memory than it may (1 GiB)%s: an "
+                        "allocation in a loop that never ends, or a size "
+                        "computed wrong?", where);
   else if (!strcmp(kind, "double-free") || !strcmp(kind, "attempting"))
     text = gr_xasprintf("memory was freed twice%s%s%s.\nEach allocation is "
                         "freed exactly once: is a cleanup path run twice?",
