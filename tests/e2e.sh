@@ -48,6 +48,16 @@ $G grade "$tmp/renamed" >"$tmp/renamed.txt" 2>&1
   ok "a renamed upload (\"${f%.c} (1).c\") is named in the message, with the name to give it" ||
   { bad "renamed upload"; head -8 "$tmp/renamed.txt"; }
 
+# Memory is checked in every grading: a correct-looking first exercise that
+# never frees what it allocates loses points in the Gradescope results, and
+# the message names the learner's line.
+mkdir -p "$tmp/leak" && cp "tests/mutants/$first/never-frees.c" "$tmp/leak/$f"
+$G grade "$tmp/leak" --format gradescope --out "$tmp/leak.json" >/dev/null 2>&1
+got=$(jq --arg ex "$first" '[.tests[] | select(.name | startswith($ex + ":")) | .score] | add' "$tmp/leak.json")
+[ -n "$got" ] && [ "$got" -lt "$want" ] && jq -r '.tests[].output' "$tmp/leak.json" | grep -q "$f:[0-9]*.*never freed" &&
+  ok "a leaking $f scores $got/$want in results.json, and the leak is named at its line" ||
+  { bad "leaking solution: ${got:-no score}/$want"; head -c 1500 "$tmp/leak.json"; }
+
 # LIBEV_FLAGS reaches the tests only when asked for.
 mkdir -p "$tmp/backend"
 cat >"$tmp/backend/$f" <<'EOF2'
@@ -109,8 +119,9 @@ for case_dir in tests/hostile/*/; do
   ex=${named:-$first}
   score=$(sed -n 's/.*[:,] score \([0-9]*\).*/\1/p' <<<"$expect")
   text=$(sed -n 's/.*report "\([^"]*\)".*/\1/p' <<<"$expect")
-  flags="--timeout 2"
-  case "$expect" in *sanitize*) flags="$flags --sanitize" ;; esac
+  # Written for the plain build, unless they say "sanitize" (the default).
+  flags="--timeout 2 --no-sanitize"
+  case "$expect" in *sanitize*) flags="--timeout 2" ;; esac
   start=$(date +%s%N)
   timeout 120 "$G" grade "$sub" $flags >"$tmp/$name.txt" 2>&1
   rc=$?
@@ -139,16 +150,26 @@ mkdir -p "$wb/build" && cp -r exercises grader lib server "$wb/"
 mkdir -p "$wb/.stubs" && cp -r exercises/. "$wb/.stubs/"
 export WB_ROOT=$wb
 $G check "$first" >"$tmp/check1.txt" 2>&1
-[ $? -eq 1 ] && grep -q "Hint 1 of" "$tmp/check1.txt" && grep -q "Progress: " "$tmp/check1.txt" &&
-  ok "check on a stub fails, shows the first failure, the first hint and the progress" || bad "check on a stub"
+rc=$?
+ntests=$(grep -c 'WB_TEST(' "exercises/$first/"test_*.c)
+[ $rc -eq 1 ] && grep -qE "Hint [0-9]+ of" "$tmp/check1.txt" && grep -q "Progress: " "$tmp/check1.txt" &&
+  [ "$(grep -cE '^ +(FAIL|ok|-) +[a-z_0-9]+ +[0-9]+/[0-9]+ points?$' "$tmp/check1.txt")" -eq "$ntests" ] &&
+  grep -q "failing: 0/[0-9]* points" "$tmp/check1.txt" &&
+  ok "check on a stub fails, lists all $ntests tests with their points, the first failure, a hint that fits it and the progress" ||
+  { bad "check on a stub"; cat "$tmp/check1.txt"; }
 $G hint "$first" >"$tmp/h1.txt"; $G hint "$first" >"$tmp/h2.txt"
-grep -q "Hint 1 of" "$tmp/h1.txt" && ! grep -q "Hint 2 of" "$tmp/h1.txt" && grep -q "Hint 2 of" "$tmp/h2.txt" &&
-  ok "hint gives one more hint each time" || bad "hint progression"
+shown=$(grep -ohE "Hint [0-9]+ of" "$tmp/check1.txt" "$tmp/h1.txt" "$tmp/h2.txt" | sort)
+[ "$(wc -l <<<"$shown")" -eq 3 ] && [ "$(uniq <<<"$shown" | wc -l)" -eq 3 ] &&
+  ok "hint goes on from the hint check showed and never repeats one" ||
+  { bad "hint progression"; cat "$tmp/check1.txt" "$tmp/h1.txt" "$tmp/h2.txt"; }
 f=$(learner_files "$first" | head -1)
 cp "solutions/$first/$f" "$wb/exercises/$first/$f"
 $G check "$first" >"$tmp/check2.txt" 2>&1 && grep -q "^  ok " "$tmp/check2.txt" &&
   ok "check passes once the exercise is solved" || { bad "check on a solution"; head -20 "$tmp/check2.txt"; }
 $G list >"$tmp/list.txt" && grep -q "^done .*$first" "$tmp/list.txt" && ok "list shows the exercise as done" || bad "list"
+echo "/* edited */" >>"$wb/exercises/$first/$f"
+$G list >"$tmp/list2.txt" && grep -q "^to do .*$first.*changed since" "$tmp/list2.txt" &&
+  ok "list says when a file changed after its last check" || { bad "list after an edit"; cat "$tmp/list2.txt"; }
 $G reset "$first" >"$tmp/reset.txt" 2>&1 && cmp -s "$wb/exercises/$first/$f" "exercises/$first/$f" &&
   ls "$wb/exercises/$first/$f".backup-* >/dev/null 2>&1 &&
   ok "reset restores the stub and keeps a backup" || bad "reset"

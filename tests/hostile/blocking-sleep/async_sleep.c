@@ -1,4 +1,4 @@
-/* expect: score 5, report "ran one after another" */
+/* expect: score 2, report "the loop was blocked for" */
 #define _GNU_SOURCE
 /* Waits with usleep inside the callback: correct results, blocked loop. */
 #include "async_sleep.h"

@@ -1,4 +1,4 @@
-/* expect: score 0, report "an ev_once whose 100000 ms timeout has not fired yet (callback sleep_done()" */
+/* expect: score 1, report "an ev_once whose 100000 ms timeout has not fired yet (callback sleep_done()" */
 /* Sleeps with ev_once, but passes milliseconds where libev counts seconds:
  * every sleep waits 1000 times too long. The hang must be explained by the
  * ev_once that is still waiting, although libev starts its timer itself. */

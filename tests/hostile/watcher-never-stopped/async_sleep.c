@@ -1,4 +1,4 @@
-/* expect: score 0, report "a repeating ev_timer (every 50 ms, callback tick()" */
+/* expect: score 0, report "a repeating ev_timer every 50 ms (callback tick()" */
 #define _GNU_SOURCE
 #include "async_sleep.h"
 #include <stdlib.h>
