@@ -219,7 +219,9 @@ static void show_fitting_hint(FILE *f, const gr_workbook_t *wb,
 
 static void default_options(gr_options_t *opt) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
-  opt->jobs = n > 0 ? (int)n : 2;
+  /* Twice the cores: a test mostly waits on its timers, and the learner
+   * waits for the verdict of one exercise. */
+  opt->jobs = n > 0 ? 2 * (int)n : 4;
   /* Memory errors and leaks are part of every check (the sanitizer build). */
   opt->sanitize = 1;
   opt->test_timeout_s = 5;
@@ -461,7 +463,7 @@ static void stat_cb(struct ev_loop *loop, ev_stat *w, int revents) {
   /* Editors save in several steps: wait until the file is quiet for a
    * moment, then check once. */
   ev_timer_stop(loop, &wt->settle);
-  ev_timer_set(&wt->settle, 0.1, 0.);
+  ev_timer_set(&wt->settle, 0.05, 0.);
   ev_timer_start(loop, &wt->settle);
 }
 
