@@ -41,7 +41,7 @@ rc=$?
   ok "batch -j2 grades all $n submissions into the gradebook" || { bad "batch exited $rc"; cat "$tmp/batch.txt"; }
 why=""
 for s in "${!expect[@]}"; do
-  got=$(sql "$tmp/book.db" "SELECT score FROM submissions WHERE name = '${s//\'/\'\'}' AND state = 'graded'")
+  got=$(sql "$tmp/book.db" "SELECT printf('%g', score) FROM submissions WHERE name = '${s//\'/\'\'}' AND state = 'graded'")
   [ "$got" = "${expect[$s]}" ] || why="$why $s: ${got:-none} (want ${expect[$s]});"
 done
 [ -z "$why" ] && ok "each submission's score is what grading it alone gives" || bad "scores:$why"
@@ -71,7 +71,7 @@ ln -s "$root/solutions/$first/$f" "$tmp/linked/hank/$f"
 $G batch "$tmp/linked" --db "$tmp/l.db" >/dev/null 2>&1
 rm "$tmp/linked/hank/$f" && cp "solutions/$first/$f" "$tmp/linked/hank/$f"
 $G batch "$tmp/linked" --db "$tmp/l.db" >"$tmp/l2.txt" 2>&1
-[ "$(sql "$tmp/l.db" "SELECT score FROM submissions")" = "$want" ] &&
+[ "$(sql "$tmp/l.db" "SELECT printf('%g', score) FROM submissions")" = "$want" ] &&
   ok "a symbolic link replaced by the same file is graded again ($want points), not kept at 0" || { bad "link then file"; cat "$tmp/l2.txt"; }
 
 echo "Resuming after kill -9:"

@@ -6,8 +6,9 @@
  *   02-basic-patterns/01-async-sleep    20
  *   02-basic-patterns/02-gather-timers      <- no number: the workbook's points
  *
- * An exercise's new points are shared among its tests in proportion to the
- * workbook's, in whole points that add up exactly (largest remainder).
+ * An exercise's new points (more than 0, decimals allowed) are shared among
+ * its tests in proportion to the workbook's, as fractions where they must
+ * be: no test is ever worth 0, and the shares keep the workbook's weights.
  */
 #define _GNU_SOURCE
 #include "gr.h"
@@ -16,30 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Shares `total` among the tests in proportion to their points. */
-static void scale_points(gr_exercise_t *ex, int total) {
-  int old = 0;
+/* Shares `total` among the tests in proportion to their points, exactly:
+ * a share may be a fraction (Gradescope takes decimals), and no test ends
+ * up worth 0, so the exercise's weights stay the workbook's. */
+static void scale_points(gr_exercise_t *ex, double total) {
+  double old = 0;
   for (int t = 0; t < ex->ntests; t++)
     old += ex->tests[t].points;
   if (old <= 0 || ex->ntests == 0)
     return;
-  long rem[64];
-  int given = 0;
-  for (int t = 0; t < ex->ntests; t++) {
-    long share = (long)total * ex->tests[t].points;
-    ex->tests[t].points = (int)(share / old);
-    rem[t] = share % old;
-    given += ex->tests[t].points;
-  }
-  while (given < total) { /* the largest remainders get one more, in order */
-    int best = 0;
-    for (int t = 1; t < ex->ntests; t++)
-      if (rem[t] > rem[best])
-        best = t;
-    ex->tests[best].points++;
-    rem[best] = -1;
-    given++;
-  }
+  for (int t = 0; t < ex->ntests; t++)
+    ex->tests[t].points = total * ex->tests[t].points / old;
   ex->max_points = total;
 }
 
@@ -83,10 +71,11 @@ int gr_assignment_apply(gr_workbook_t *wb, const char *file) {
       *rest++ = 0;
     rest = trim(rest);
     char *end = NULL;
-    long points = *rest ? strtol(rest, &end, 10) : -1;
-    if (*rest && (*end || points < 0 || points > 100000)) {
-      fprintf(stderr, "%s:%d: \"%s\" is not a number of points (a whole "
-                      "number, 0 or more)\n", file, lineno, rest);
+    double points = *rest ? strtod(rest, &end) : -1;
+    if (*rest && (*end || !(points > 0) || points > 100000)) {
+      fprintf(stderr, "%s:%d: \"%s\" is not a number of points (more than "
+                      "0, such as 20 or 2.5; an exercise worth nothing is "
+                      "left out of the assignment)\n", file, lineno, rest);
       errors++;
       continue;
     }
@@ -107,14 +96,14 @@ int gr_assignment_apply(gr_workbook_t *wb, const char *file) {
     }
     if (points > 0 && ex->max_points <= 0) {
       fprintf(stderr, "%s:%d: %s has no points of its own to share out "
-                      "(its tests are worth 0): it cannot be worth %ld\n",
-              file, lineno, ex->id, points);
+                      "(its tests are worth 0): it cannot be worth %s\n",
+              file, lineno, ex->id, GR_PTS(points));
       errors++;
       continue;
     }
     picked[npicked] = *ex;
     if (points >= 0)
-      scale_points(&picked[npicked], (int)points);
+      scale_points(&picked[npicked], points);
     npicked++;
   }
   gr_buf_free(&b);

@@ -33,13 +33,13 @@ static const char *const schema =
     "  content TEXT NOT NULL,"   /* fingerprint of its learner files */
     "  tests TEXT NOT NULL,"     /* fingerprint of the tests and points */
     "  state TEXT NOT NULL,"     /* 'graded' or 'could not grade' */
-    "  score INTEGER NOT NULL, max INTEGER NOT NULL,"
+    "  score REAL NOT NULL, max REAL NOT NULL,"
     "  secs REAL, graded_at TEXT, isolation TEXT,"
     "  runs INTEGER NOT NULL DEFAULT 1," /* times graded into this book */
     "  report TEXT);"                    /* the grader's JSON report */
     "CREATE TABLE IF NOT EXISTS exercise_scores("
     "  name TEXT NOT NULL, exercise TEXT NOT NULL, position INTEGER,"
-    "  score INTEGER NOT NULL, max INTEGER NOT NULL, state TEXT,"
+    "  score REAL NOT NULL, max REAL NOT NULL, state TEXT,"
     "  PRIMARY KEY(name, exercise));";
 
 /* A gradebook to write (created if need be) or only to read. A file that
@@ -161,8 +161,8 @@ static int record(struct batch *b, struct item *it, const char *state,
   sqlite3_bind_text(s, 2, it->content, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 3, b->tests, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 4, state, -1, SQLITE_STATIC);
-  sqlite3_bind_int(s, 5, it->g.score);
-  sqlite3_bind_int(s, 6, it->g.max);
+  sqlite3_bind_double(s, 5, it->g.score);
+  sqlite3_bind_double(s, 6, it->g.max);
   sqlite3_bind_double(s, 7, it->g.secs);
   sqlite3_bind_text(s, 8, when, -1, SQLITE_STATIC);
   sqlite3_bind_text(s, 9, gr_isolation_text(it->g.isolation), -1, SQLITE_STATIC);
@@ -178,8 +178,8 @@ static int record(struct batch *b, struct item *it, const char *state,
     sqlite3_bind_text(x, 1, it->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(x, 2, e->ex->id, -1, SQLITE_STATIC);
     sqlite3_bind_int(x, 3, i);
-    sqlite3_bind_int(x, 4, e->score);
-    sqlite3_bind_int(x, 5, e->max);
+    sqlite3_bind_double(x, 4, e->score);
+    sqlite3_bind_double(x, 5, e->max);
     sqlite3_bind_text(x, 6, gr_ex_incomplete(e)        ? "could not grade"
                             : e->state == GR_EX_BUILT ? "built"
                                                          : "not built",
@@ -237,7 +237,7 @@ static void graded(gr_grading_t *g, void *data) {
         gr_buf_printf(&note, "%s%s %s", note.len ? "; " : " (", e->ex->files[0], what);
     }
     if (!b->tty || note.len)
-      say(b, "  %-32s %3d/%-3d (%.1f s)%s%s\n", it->name, g->score, g->max,
+      say(b, "  %-32s %3s/%-3s (%.1f s)%s%s\n", it->name, GR_PTS(g->score), GR_PTS(g->max),
           g->secs, note.len ? note.data : "", note.len ? ")" : "");
     gr_buf_free(&note);
   }
@@ -569,14 +569,14 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
   int rows = 0;
   while (sqlite3_step(q) == SQLITE_ROW) {
     const char *name = (const char *)sqlite3_column_text(q, 0);
-    int score = sqlite3_column_int(q, 1), max = sqlite3_column_int(q, 2);
+    double score = sqlite3_column_double(q, 1), max = sqlite3_column_double(q, 2);
     const char *state = (const char *)sqlite3_column_text(q, 3);
     int ok = state && !strcmp(state, "graded");
     char num[32];
     csv(f, name, 0);
-    snprintf(num, sizeof num, "%d", score);
+    gr_pts(score, num);
     csv(f, ok ? num : "", 0);
-    snprintf(num, sizeof num, "%d", max);
+    gr_pts(max, num);
     csv(f, num, 0);
     snprintf(num, sizeof num, "%.1f", max > 0 ? 100.0 * score / max : 0.0);
     csv(f, ok ? num : "", 0);
@@ -587,7 +587,7 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
       sqlite3_bind_text(e, 2, exs[i], -1, SQLITE_STATIC);
       num[0] = 0;
       if (ok && sqlite3_step(e) == SQLITE_ROW)
-        snprintf(num, sizeof num, "%d", sqlite3_column_int(e, 0));
+        gr_pts(sqlite3_column_double(e, 0), num);
       csv(f, num, 0);
     }
     csv(f, (const char *)sqlite3_column_text(q, 4), 1);

@@ -34,6 +34,14 @@ int gr_is_file(const char *path);
 unsigned long long gr_hash(unsigned long long h, const void *data, size_t len);
 #define GR_HASH_INIT 1469598103934665603ULL
 
+/* Points as people write them: "3", "2.5", "1.33" (at most two decimals,
+ * no trailing zeros), in buf, which it returns. */
+const char *gr_pts(double v, char buf[32]);
+#define GR_PTS(v) gr_pts((v), (char[32]){0})
+/* Whether a score is the whole of its maximum (sums of shares may differ in
+ * the last bits). */
+int gr_full(double score, double max);
+
 /* Wall clock, monotonic, in seconds. */
 double gr_now(void);
 
@@ -82,7 +90,7 @@ char *gr_sanitizer_explain(const char *out, const gr_san_files_t *f);
 
 typedef struct gr_test {
   char name[96];
-  int points;
+  double points;      /* > 0; fractional once an assignment shares points */
   int line;
   int hidden;         /* from --hidden DIR */
   char visibility[24];/* Gradescope visibility */
@@ -99,7 +107,7 @@ typedef struct gr_exercise {
   char sources[8][PATH_MAX]; /* test files (test_*.c), then hidden ones */
   int ntests;
   gr_test_t tests[64];
-  int max_points;
+  double max_points;
 } gr_exercise_t;
 
 typedef struct gr_workbook {
@@ -265,7 +273,7 @@ enum gr_test_status {
 typedef struct gr_test_result {
   const gr_test_t *test;
   enum gr_test_status status;
-  int score;
+  double score;  /* its points, or 0 */
   double secs;
   char *message; /* plain words for the learner */
   char *output;  /* what the test printed (capped), may be empty */
@@ -284,7 +292,7 @@ typedef struct gr_ex_result {
   const gr_exercise_t *ex;
   enum gr_ex_state state;
   char *detail;            /* compiler output or the reason, for the learner */
-  int score, max;
+  double score, max;
   int ntests;
   gr_test_result_t tests[64];
   char *found_at;          /* a learner file found outside its usual
@@ -307,7 +315,7 @@ typedef struct gr_grading {
   const char *assignment;  /* its title, or NULL */
   int nex;
   gr_ex_result_t *ex;
-  int score, max;
+  double score, max;
   double secs;
   enum gr_isolation isolation;
 } gr_grading_t;

@@ -134,7 +134,8 @@ int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv) {
   int internal = gr_ex_incomplete_count(&g);
   if (a.out) {
     fclose(f);
-    fprintf(stderr, "%s: %d/%d points, written to %s\n", a.dir, g.score, g.max, a.out);
+    fprintf(stderr, "%s: %s/%s points, written to %s\n", a.dir, GR_PTS(g.score),
+            GR_PTS(g.max), a.out);
   }
   gr_grading_free(&g);
   /* 0: graded (whatever the score); 70: the grader could not grade it all. */

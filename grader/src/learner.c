@@ -154,9 +154,9 @@ static void show_tests(FILE *f, const gr_ex_result_t *e) {
   for (int t = 0; t < e->ntests; t++) {
     const gr_test_result_t *tr = &e->tests[t];
     int ok = tr->status == GR_PASS;
-    fprintf(f, "       %s%-5s%s %-48s %d/%d point%s\n", ok ? green : red,
+    fprintf(f, "       %s%-5s%s %-48s %s/%s point%s\n", ok ? green : red,
             ok ? "ok" : tr->status == GR_NOT_RUN ? "-" : "FAIL", off,
-            tr->test->name, tr->score, tr->test->points,
+            tr->test->name, GR_PTS(tr->score), GR_PTS(tr->test->points),
             tr->test->points == 1 ? "" : "s");
   }
 }
@@ -243,17 +243,17 @@ static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
   const gr_ex_result_t *current = NULL;
   for (int i = 0; i < g.nex; i++) {
     const gr_ex_result_t *e = &g.ex[i];
-    int passed = e->state == GR_EX_BUILT && e->score == e->max;
+    int passed = e->state == GR_EX_BUILT && gr_full(e->score, e->max);
     char st[64];
     if (passed)
-      snprintf(st, sizeof st, "passed %d/%d points", e->score, e->max);
+      snprintf(st, sizeof st, "passed %s/%s points", GR_PTS(e->score), GR_PTS(e->max));
     else if (gr_ex_incomplete(e))
       snprintf(st, sizeof st, "could not grade");
     else if (e->state != GR_EX_BUILT)
       snprintf(st, sizeof st, "%s", e->state == GR_EX_COMPILE_ERROR ? "compile error"
                                                                     : "not built");
     else
-      snprintf(st, sizeof st, "failing: %d/%d points", e->score, e->max);
+      snprintf(st, sizeof st, "failing: %s/%s points", GR_PTS(e->score), GR_PTS(e->max));
     state_put(wb, e->ex, "status", st);
     char print[64];
     files_print(e->ex, print, sizeof print);

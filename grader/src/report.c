@@ -68,7 +68,7 @@ static const char *state_text(enum gr_ex_state st) {
 }
 
 static int ex_passed(const gr_ex_result_t *e) {
-  return e->state == GR_EX_BUILT && e->score == e->max && e->max > 0;
+  return e->state == GR_EX_BUILT && gr_full(e->score, e->max);
 }
 
 /* ---- Text ---------------------------------------------------------------- */
@@ -101,8 +101,8 @@ static void report_text(FILE *f, const gr_grading_t *g) {
       snprintf(reused, sizeof reused, "could not grade all of it: not a score");
     else if (e->state == GR_EX_BUILT && e->results_cached == e->ntests)
       snprintf(reused, sizeof reused, "(same files, same tests: passes reused)");
-    fprintf(f, "%s%-48s%s %s%3d/%-3d%s %s\n", bold, e->ex->id, off,
-            ex_passed(e) ? green : red, e->score, e->max, off,
+    fprintf(f, "%s%-48s%s %s%3s/%-3s%s %s\n", bold, e->ex->id, off,
+            ex_passed(e) ? green : red, GR_PTS(e->score), GR_PTS(e->max), off,
             e->state != GR_EX_BUILT ? state_text(e->state) : reused);
     if (e->found_at)
       fprintf(f, "      (%s)\n", e->found_at);
@@ -112,10 +112,11 @@ static void report_text(FILE *f, const gr_grading_t *g) {
     }
     for (int t = 0; t < e->ntests; t++) {
       const gr_test_result_t *tr = &e->tests[t];
-      fprintf(f, "    %s%-4s%s %-44s %d/%d%s\n",
+      fprintf(f, "    %s%-4s%s %-44s %s/%s%s\n",
               tr->status == GR_PASS ? green : red,
               tr->status == GR_PASS ? "ok" : "FAIL", off, tr->test->name,
-              tr->score, tr->test->points, tr->test->hidden ? " (hidden)" : "");
+              GR_PTS(tr->score), GR_PTS(tr->test->points),
+              tr->test->hidden ? " (hidden)" : "");
       if (tr->status != GR_PASS) {
         fprintf(f, "         %s:\n", gr_status_text(tr->status));
         gr_indent(f, tr->message, "         ", 20);
@@ -126,11 +127,20 @@ static void report_text(FILE *f, const gr_grading_t *g) {
       }
     }
   }
-  fprintf(f, "\n%sTotal: %d/%d points%s (%d exercise%s) in %.1f s\n", bold,
-          g->score, g->max, off, g->nex, g->nex == 1 ? "" : "s", g->secs);
+  fprintf(f, "\n%sTotal: %s/%s points%s (%d exercise%s) in %.1f s\n", bold,
+          GR_PTS(g->score), GR_PTS(g->max), off, g->nex, g->nex == 1 ? "" : "s",
+          g->secs);
 }
 
 /* ---- JSON and Gradescope -------------------------------------------------- */
+
+/* A number of points: an integer when whole, else a decimal. */
+static json_t *jnum(double v) {
+  double r = v < 0 ? -(double)(long long)(-v + 0.5) : (double)(long long)(v + 0.5);
+  if (v - r < 1e-9 && r - v < 1e-9)
+    return json_integer((json_int_t)r);
+  return json_real((double)(long long)(v * 10000 + 0.5) / 10000);
+}
 
 static json_t *jstr(const char *s) {
   char *c = clean(s ? s : "");
@@ -144,8 +154,8 @@ static void report_json(FILE *f, const gr_grading_t *g) {
   json_object_set_new(root, "submission", jstr(g->submission));
   if (g->assignment)
     json_object_set_new(root, "assignment", jstr(g->assignment));
-  json_object_set_new(root, "score", json_integer(g->score));
-  json_object_set_new(root, "max_score", json_integer(g->max));
+  json_object_set_new(root, "score", jnum(g->score));
+  json_object_set_new(root, "max_score", jnum(g->max));
   json_object_set_new(root, "seconds", json_real(g->secs));
   json_object_set_new(root, "isolation", jstr(gr_isolation_text(g->isolation)));
   json_t *exs = json_array();
@@ -156,8 +166,8 @@ static void report_json(FILE *f, const gr_grading_t *g) {
     json_object_set_new(je, "state", jstr(state_text(e->state)));
     json_object_set_new(je, "detail", jstr(e->detail));
     json_object_set_new(je, "found_at", jstr(e->found_at));
-    json_object_set_new(je, "score", json_integer(e->score));
-    json_object_set_new(je, "max_score", json_integer(e->max));
+    json_object_set_new(je, "score", jnum(e->score));
+    json_object_set_new(je, "max_score", jnum(e->max));
     json_object_set_new(je, "results_reused", json_boolean(e->results_cached > 0));
     json_t *ts = json_array();
     for (int t = 0; t < e->ntests; t++) {
@@ -165,8 +175,8 @@ static void report_json(FILE *f, const gr_grading_t *g) {
       json_t *jt = json_object();
       json_object_set_new(jt, "name", jstr(tr->test->name));
       json_object_set_new(jt, "status", jstr(gr_status_text(tr->status)));
-      json_object_set_new(jt, "score", json_integer(tr->score));
-      json_object_set_new(jt, "max_score", json_integer(tr->test->points));
+      json_object_set_new(jt, "score", jnum(tr->score));
+      json_object_set_new(jt, "max_score", jnum(tr->test->points));
       json_object_set_new(jt, "hidden", json_boolean(tr->test->hidden));
       json_object_set_new(jt, "seconds", json_real(tr->secs));
       json_object_set_new(jt, "message", jstr(tr->message));
@@ -187,13 +197,13 @@ static void report_json(FILE *f, const gr_grading_t *g) {
  * reason as their output. */
 static void report_gradescope(FILE *f, const gr_grading_t *g) {
   json_t *root = json_object();
-  json_object_set_new(root, "score", json_integer(g->score));
+  json_object_set_new(root, "score", jnum(g->score));
   json_object_set_new(root, "execution_time", json_integer((json_int_t)(g->secs + 0.5)));
   gr_buf_t summary = {0};
   if (g->assignment)
     gr_buf_printf(&summary, "%s. ", g->assignment);
-  gr_buf_printf(&summary, "Total: %d/%d points. Isolation: %s.", g->score,
-                g->max, gr_isolation_text(g->isolation));
+  gr_buf_printf(&summary, "Total: %s/%s points. Isolation: %s.", GR_PTS(g->score),
+                GR_PTS(g->max), gr_isolation_text(g->isolation));
   for (int i = 0; i < g->nex; i++)
     if (gr_ex_incomplete(&g->ex[i])) {
       gr_buf_printf(&summary, "\nSome tests could not be graded because of a "
@@ -222,8 +232,8 @@ static void report_gradescope(FILE *f, const gr_grading_t *g) {
                       tr->output && *tr->output ? "\n\nOutput:\n" : "",
                       tr->output ? tr->output : "");
       json_object_set_new(jt, "name", jstr(name.data));
-      json_object_set_new(jt, "score", json_integer(tr->score));
-      json_object_set_new(jt, "max_score", json_integer(tr->test->points));
+      json_object_set_new(jt, "score", jnum(tr->score));
+      json_object_set_new(jt, "max_score", jnum(tr->test->points));
       json_object_set_new(jt, "status",
                           json_string(tr->status == GR_PASS ? "passed" : "failed"));
       json_object_set_new(jt, "output", jstr(out.data ? out.data : ""));
@@ -330,14 +340,14 @@ static void report_tap(FILE *f, const gr_grading_t *g) {
       if (tr->status != GR_PASS) {
         /* A YAML block: every line of the message indented, so none of it
          * can be read as a TAP line. */
-        fprintf(f, "  ---\n  status: %s\n  points: %d\n  message: |\n",
-                gr_status_text(tr->status), tr->test->points);
+        fprintf(f, "  ---\n  status: %s\n  points: %s\n  message: |\n",
+                gr_status_text(tr->status), GR_PTS(tr->test->points));
         gr_indent(f, e->state != GR_EX_BUILT ? e->detail : tr->message, "    ", 40);
         fprintf(f, "  ...\n");
       }
     }
   }
-  fprintf(f, "# %d/%d points\n", g->score, g->max);
+  fprintf(f, "# %s/%s points\n", GR_PTS(g->score), GR_PTS(g->max));
 }
 
 void gr_report(FILE *f, const gr_grading_t *g, enum gr_format fmt) {

@@ -235,3 +235,22 @@ char *gr_xasprintf(const char *fmt, ...) {
   free(s);
   return b.data;
 }
+
+const char *gr_pts(double v, char buf[32]) {
+  snprintf(buf, 32, "%.2f", v);
+  char *dot = strchr(buf, '.');
+  if (dot) {
+    char *end = buf + strlen(buf) - 1;
+    while (end > dot && *end == '0')
+      *end-- = 0;
+    if (end == dot)
+      *end = 0;
+  }
+  if (!strcmp(buf, "-0"))
+    strcpy(buf, "0");
+  return buf;
+}
+
+int gr_full(double score, double max) {
+  return max > 0 && score > max - 1e-6;
+}
