@@ -318,10 +318,10 @@ static void caught_by(const gr_ex_result_t *e, char *out, size_t len) {
   out[0] = 0;
   for (int t = 0; t < e->ntests && used < len; t++) {
     const gr_test_result_t *tr = &e->tests[t];
-    if (tr->score < tr->test->points)
-      used += (size_t)snprintf(out + used, len - used, "%s%s (%d/%d)",
-                               used ? ", " : "", tr->test->name, tr->score,
-                               tr->test->points);
+    if (!gr_full(tr->score, tr->test->points))
+      used += (size_t)snprintf(out + used, len - used, "%s%s (%s/%s)",
+                               used ? ", " : "", tr->test->name,
+                               GR_PTS(tr->score), GR_PTS(tr->test->points));
   }
 }
 
@@ -333,6 +333,11 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
     verdict(0, "mutants: cannot make a scratch folder");
     return;
   }
+  /* Twice the cores: a mutant's tests mostly wait (on timers, or for a
+   * hang's deadline). */
+  gr_options_t mopt = *opt;
+  mopt.jobs = 2 * opt->jobs;
+  opt = &mopt;
   gr_engine_init(opt->jobs);
   double start = gr_now();
   for (int i = 0; i < wb->nex; i++) {
@@ -383,16 +388,16 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
     } else if (e->state != GR_EX_BUILT) {
       verdict(0, "%s/%s: does not build (a mutant must compile, so a test "
                  "catches it):\n%s", m->ex->id, m->name, e->detail ? e->detail : "");
-    } else if (e->score >= e->max) {
-      verdict(0, "%s/%s: SURVIVED with %d/%d: no test checks that %s",
-              m->ex->id, m->name, e->score, e->max, m->promise);
-    } else if (m->core && e->score * 3 > e->max) {
-      verdict(0, "%s/%s: misses the core idea (%s) but keeps %d/%d, more "
+    } else if (gr_full(e->score, e->max)) {
+      verdict(0, "%s/%s: SURVIVED with %s/%s: no test checks that %s",
+              m->ex->id, m->name, GR_PTS(e->score), GR_PTS(e->max), m->promise);
+    } else if (m->core && e->score * 3 > e->max + 1e-6) {
+      verdict(0, "%s/%s: misses the core idea (%s) but keeps %s/%s, more "
                  "than a third; caught by %s",
-              m->ex->id, m->name, m->promise, e->score, e->max, by);
+              m->ex->id, m->name, m->promise, GR_PTS(e->score), GR_PTS(e->max), by);
     } else {
-      verdict(1, "%s/%s: %d/%d, caught by %s", m->ex->id, m->name, e->score,
-              e->max, by);
+      verdict(1, "%s/%s: %s/%s, caught by %s", m->ex->id, m->name,
+              GR_PTS(e->score), GR_PTS(e->max), by);
     }
     gr_grading_free(&m->g);
   }
@@ -419,6 +424,13 @@ static void check_layout(gr_workbook_t *wb) {
           unique &= strcmp(ex->files[f], wb->ex[j].files[g]) != 0;
     }
     int points = ex->ntests > 0 && ex->max_points > 0;
+    for (int t = 0; t < ex->ntests; t++)
+      if (!(ex->tests[t].points > 0)) {
+        verdict(0, "%s: test %s is worth nothing: every WB_TEST needs points "
+                   "(a test worth 0 cannot tell a learner anything)",
+                ex->id, ex->tests[t].name);
+        points = 1; /* said once, here */
+      }
     int ok = nh > 0 && ex->nfiles > 0 && sol && unique && points;
     verdict(ok, "%s: layout%s%s%s%s%s", ex->id, ok ? " (README with hints, stub, tests with points, solution)" : ":",
             nh ? "" : " no hints in README.md;", ex->nfiles ? "" : " no learner file;",
@@ -453,8 +465,8 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
     return 70;
   for (int i = 0; i < g.nex; i++) {
     gr_ex_result_t *e = &g.ex[i];
-    int ok = e->state == GR_EX_BUILT && e->score == e->max;
-    verdict(ok, "%s: solution scores %d/%d", e->ex->id, e->score, e->max);
+    int ok = e->state == GR_EX_BUILT && gr_full(e->score, e->max);
+    verdict(ok, "%s: solution scores %s/%s", e->ex->id, GR_PTS(e->score), GR_PTS(e->max));
     if (!ok) {
       if (e->detail && *e->detail)
         printf("%s\n", e->detail);
@@ -478,7 +490,8 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
     for (int i = 0; i < g.nex; i++) {
       gr_ex_result_t *e = &g.ex[i];
       verdict(e->score == 0 && e->state == GR_EX_BUILT,
-              "%s: stub compiles and scores %d/%d", e->ex->id, e->score, e->max);
+              "%s: stub compiles and scores %s/%s", e->ex->id, GR_PTS(e->score),
+              GR_PTS(e->max));
     }
     gr_grading_free(&g);
     printf("Layout:\n");

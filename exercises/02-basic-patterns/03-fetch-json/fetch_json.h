@@ -10,7 +10,8 @@
 
 /* What runs when the fetch is over. Exactly one of `json` and `error` is
  * not NULL:
- *   json   the parsed document. Borrowed: fetch_json releases it after the
+ *   json   the parsed document: the whole body, which may arrive in
+ *          several pieces. Borrowed: fetch_json releases it after the
  *          callback returns; call json_incref to keep it longer.
  *   error  a sentence saying what went wrong, valid until the callback
  *          returns:
@@ -31,7 +32,8 @@ typedef void (*fetch_json_cb)(struct ev_loop *loop, json_t *json,
  *
  * Requirements:
  * - cb is called exactly once, by the loop; never before fetch_json
- *   returns.
+ *   returns, not even for an error found at once (a URL that curl cannot
+ *   use: then either return -1, or call cb from the loop).
  * - `timeout_ms` bounds the whole request, in milliseconds (0: no limit).
  *   When it passes, cb gets an error.
  * - Before cb is called, the request has released everything it used:
@@ -39,7 +41,8 @@ typedef void (*fetch_json_cb)(struct ev_loop *loop, json_t *json,
  *   work, ev_run returns after cb.
  * - Any number of fetches may run at the same time on one loop.
  * Returns 0, or -1 when the request could not be started (out of memory,
- * libcurl refused); then cb is never called. */
+ * libcurl refused); then cb is never called, and nothing of the request is
+ * left: no memory, curl handle, socket or watcher. */
 int fetch_json(struct ev_loop *loop, const char *url, long timeout_ms,
                fetch_json_cb cb, void *arg);
 
