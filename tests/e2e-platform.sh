@@ -33,7 +33,7 @@ n_fail=$(xmllint --xpath 'count(//testcase/failure)' "$tmp/j.xml")
 # Gradescope's rules for results.json: a score, tests with name, score <=
 # max_score, a status of passed/failed, a known visibility; total = sum.
 gs_rules='(.score | type == "number") and (.execution_time | type == "number")
-  and (.tests | length > 0) and ([.tests[].score] | add) == .score
+  and (.tests | length > 0) and (([.tests[].score] | add) - .score | fabs) < 0.01
   and all(.tests[]; (.name | type == "string") and .score <= .max_score
       and (.status == "passed" or .status == "failed")
       and (.visibility | IN("hidden", "after_due_date", "after_published", "visible"))
@@ -124,7 +124,8 @@ if (cd "$ag/source" && bash ./setup.sh) >"$tmp/setup.txt" 2>&1; then
   else bad "run_autograder exited $rc"; cat "$tmp/run.txt"; head -20 "$ag/results/results.json" 2>/dev/null; fi
   # A run the grader cannot finish publishes nothing (not a zero): here
   # the runner object is gone, so no test program can be linked.
-  rm -rf "$ag/source/build/cache" && mv "$ag/source/build/obj/grader/support/runner.o" "$tmp/runner.o"
+  rm -rf "$ag/source/build/cache" && mv "$ag/source/build/obj/grader/support/runner.o" "$tmp/runner.o" &&
+    mv "$ag/source/build/asan/grader/support/runner.o" "$tmp/asan-runner.o"
   broken_out=$(AUTOGRADER_ROOT=$ag "$ag/run_autograder" 2>&1)
   rc=$?
   [ $rc -ne 0 ] && [ ! -e "$ag/results/results.json" ] && grep -q "nothing was published" <<<"$broken_out" &&

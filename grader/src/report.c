@@ -187,7 +187,7 @@ static void report_json(FILE *f, const gr_grading_t *g) {
     json_array_append_new(exs, je);
   }
   json_object_set_new(root, "exercises", exs);
-  json_dumpf(root, f, JSON_INDENT(2));
+  json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
   fputc('\n', f);
   json_decref(root);
 }
@@ -244,7 +244,7 @@ static void report_gradescope(FILE *f, const gr_grading_t *g) {
     }
   }
   json_object_set_new(root, "tests", tests);
-  json_dumpf(root, f, JSON_INDENT(2));
+  json_dumpf(root, f, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
   fputc('\n', f);
   json_decref(root);
 }
