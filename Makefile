@@ -41,7 +41,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2)
 endif
 
-.PHONY: all run test deps help clean examples run-examples verify unit e2e \
+.PHONY: all run test test-deps deps help clean examples run-examples verify unit e2e \
         bench flake handout gradescope
 all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES) compile_commands.json
 
@@ -58,7 +58,7 @@ help:
 	@echo "make run-examples  run every example and pitfall once"
 	@echo "make verify     every solution passes, every mutant loses points, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
-	@echo "make flake      20+20 gradings of solutions/ (sanitizer, plain) with both cores kept busy: counts flaky results"
+	@echo "make flake      20+20 gradings of solutions/ (sanitizer, plain), then 10 of an upload with hidden tests on a fresh cache, both cores kept busy"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
 	@echo "make gradescope [ASSIGNMENT=...] [HIDDEN=DIR]  the Gradescope autograder zip"
 	@echo "make clean      remove build/"
@@ -180,14 +180,24 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libwb.a $(BUILD)/libwbtest.a
 unit: $(TESTS) all
 	@set -e; for t in $(TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t; done
 
+# What only the workbook's own tests need (a browser for the summary page,
+# sim_c for similarity flags): make test and make e2e install it, make run
+# never does.
+TEST_DEPS_OK := $(BUILD)/.test-deps-ok
+test-deps: $(TEST_DEPS_OK)
+$(TEST_DEPS_OK): mk/deps.sh $(DEPS_OK)
+	@sh mk/deps.sh test
+	@touch $@
+
 E2E := $(wildcard tests/e2e*.sh)
-e2e: all
+e2e: all $(TEST_DEPS_OK)
 	@set -e; for t in $(E2E); do echo "== $$t"; bash $$t; done
 
 test:
 	@if [ ! -d solutions ] || [ ! -d tests ]; then \
 	  echo "make test is the workbook's own test suite: it needs solutions/ and tests/,"; \
 	  echo "which a handout leaves out. Use make run, or build/grader check."; exit 2; fi
+	@$(MAKE) --no-print-directory test-deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory run-examples
@@ -200,6 +210,7 @@ bench: all
 
 flake: all
 	@bash tests/flake.sh
+	@bash tests/stress.sh
 
 # ---- For instructors -----------------------------------------------------------
 # ASSIGNMENT=assignments/FILE.txt picks exercises and points; HIDDEN=DIR adds
