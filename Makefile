@@ -42,7 +42,7 @@ say = @printf '  %-7s %s\n' $(1) $(2)
 endif
 
 .PHONY: all run test test-deps deps help clean examples run-examples verify unit e2e \
-        bench flake handout gradescope
+        bench flake handout gradescope submit
 all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES) compile_commands.json
 
 # For editors (clangd): every file with the flags and headers it is built with.
@@ -59,8 +59,9 @@ help:
 	@echo "make verify     every solution passes, every mutant loses points, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
 	@echo "make flake      20+20 gradings of solutions/ (sanitizer, plain), then 10 of an upload with hidden tests on a fresh cache, both cores kept busy"
+	@echo "make submit     your upload: a zip of exactly the files you edit (build/submit/submission.zip)"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
-	@echo "make gradescope [ASSIGNMENT=...] [HIDDEN=DIR]  the Gradescope autograder zip"
+	@echo "make gradescope [ASSIGNMENT=...] [HIDDEN=DIR] [HIDDEN_VISIBILITY=after_published]  the Gradescope autograder zip"
 	@echo "make clean      remove build/"
 	@echo "Then: build/grader help"
 
@@ -216,11 +217,14 @@ flake: all
 # ASSIGNMENT=assignments/FILE.txt picks exercises and points; HIDDEN=DIR adds
 # hidden tests (HIDDEN/NN-chapter/MM-exercise/test_*.c) to the Gradescope zip.
 
+submit: $(BUILD)/grader
+	@sh mk/submit.sh
+
 handout: $(BUILD)/grader
 	@bash mk/package.sh handout "$(ASSIGNMENT)"
 
 gradescope: $(BUILD)/grader
-	@bash mk/package.sh gradescope "$(ASSIGNMENT)" "$(HIDDEN)"
+	@bash mk/package.sh gradescope "$(ASSIGNMENT)" "$(HIDDEN)" "$(HIDDEN_VISIBILITY)"
 
 clean:
 	rm -rf $(BUILD)

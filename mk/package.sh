@@ -2,7 +2,8 @@
 # package.sh - what an instructor hands out, built from this workbook:
 #
 #   package.sh handout    [ASSIGNMENT]          -> build/handout/NAME.tar.gz
-#   package.sh gradescope [ASSIGNMENT] [HIDDEN] -> build/gradescope/NAME.zip
+#   package.sh gradescope [ASSIGNMENT] [HIDDEN] [VISIBILITY]
+#                                               -> build/gradescope/NAME.zip
 #
 # Both hold the lessons, the grader's sources and the chosen exercises,
 # never solutions/, tests/ or hidden tests of the workbook. A handout keeps
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 kind=${1:?handout or gradescope}
 assignment=${2:-}
 hidden=${3:-}
+visibility=${4:-}
 G=build/grader
 name=workbook
 if [ -n "$assignment" ]; then
@@ -38,8 +40,10 @@ fi
 out=build/$kind
 stage=$out/$name
 rm -rf "$stage" && mkdir -p "$stage/exercises"
-# The workbook minus what learners must not have.
-cp -r README.md Makefile .gitignore mk chapters grader lib server "$stage/"
+# The workbook minus what learners must not have; the learners' own README,
+# without the instructors' sections.
+cp -r Makefile .gitignore mk chapters grader lib server "$stage/"
+cp mk/handout/README.md "$stage/README.md"
 for id in $ids; do
   mkdir -p "$stage/exercises/$(dirname "$id")"
   cp -r "exercises/$id" "$stage/exercises/$id"
@@ -64,6 +68,11 @@ gradescope)
   if [ -n "$hidden" ]; then
     [ -d "$hidden" ] || { echo "package: no hidden tests folder $hidden" >&2; exit 2; }
     cp -r "$hidden" "$stage/hidden"
+    case ${visibility:-after_published} in
+      hidden | after_due_date | after_published | visible) ;;
+      *) echo "package: HIDDEN_VISIBILITY is hidden, after_due_date, after_published or visible, not $visibility" >&2; exit 2 ;;
+    esac
+    echo "${visibility:-after_published}" >"$stage/hidden/.visibility"
   fi
   cp mk/gradescope/setup.sh mk/gradescope/run_autograder "$stage/"
   chmod +x "$stage/setup.sh" "$stage/run_autograder"

@@ -83,6 +83,21 @@ if (cd "$h" && make -s -j2 build/grader >"$tmp/hbuild.txt" 2>&1); then
     cmp -s "$h/exercises/$first/$f" "exercises/$first/$f" && ls "$h/exercises/$first/$f".backup-* >/dev/null 2>&1 &&
     ok "in the handout: check, solve, check again, reset from .stubs/ without git" ||
     { bad "learner flow in the handout"; tail -5 "$tmp/h1.txt" "$tmp/h2.txt" "$tmp/h3.txt"; }
+  # The learner's own README, none of the instructor's sections.
+  grep -q "make submit" "$h/README.md" && ! grep -qiE "batch|gradebook|--hidden|forg" "$h/README.md" &&
+    ok "the handout's README is the learner's: how to work and submit, no instructor sections" ||
+    { bad "handout README"; head -20 "$h/README.md"; }
+  # make submit: exactly the learner files, where the grader looks for them.
+  cp "solutions/$first/$f" "$h/exercises/$first/$f"
+  (cd "$h" && make -s submit) >"$tmp/submit.txt" 2>&1
+  zipped=$(unzip -Z1 "$h/build/submit/submission.zip" 2>/dev/null | sort)
+  want_files=$(for e in $(cd "$h/exercises" && ls -d */*); do for g in $(cd "$h/exercises/$e" && ls *.c | grep -v '^test_'); do echo "exercises/$e/$g"; done; done | sort)
+  mkdir -p "$tmp/upload" && unzip -q "$h/build/submit/submission.zip" -d "$tmp/upload"
+  $G grade "$tmp/upload" --assignment "$A" >"$tmp/upload.txt" 2>&1
+  [ -n "$zipped" ] && [ "$zipped" = "$want_files" ] && grep -q "build/submit/submission.zip" "$tmp/submit.txt" &&
+    [ "$(ex_score "$tmp/upload.txt" "$first")" = "$(awk -v e="$first" '$1 == e { print $2 }' "$A")" ] &&
+    ok "make submit zips exactly the learner files ($(wc -l <<<"$zipped")), says where, and the grader finds them" ||
+    { bad "make submit"; cat "$tmp/submit.txt"; echo "$zipped"; echo "want: $want_files"; tail -3 "$tmp/upload.txt"; }
   (cd "$h" && make test) >"$tmp/htest.txt" 2>&1
   [ $? -ne 0 ] && grep -q "which a handout leaves out" "$tmp/htest.txt" &&
     ok "make test in a handout explains that it is the authors' suite" || bad "make test in a handout"
@@ -103,6 +118,14 @@ WB_TEST(zero_delay_still_calls_back, 3) {
 }
 END_TEST
 HT
+make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" HIDDEN_VISIBILITY=visible >"$tmp/gs.txt" 2>&1
+zip=build/gradescope/$(basename "$A" .txt).zip
+vis=$(unzip -p "$zip" hidden/.visibility 2>/dev/null)
+make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" HIDDEN_VISIBILITY=sometimes >"$tmp/gs-bad.txt" 2>&1
+bad_rc=$?
+[ "$vis" = visible ] && [ $bad_rc -ne 0 ] && grep -q "HIDDEN_VISIBILITY is hidden, after_due_date" "$tmp/gs-bad.txt" &&
+  ok "make gradescope keeps the hidden tests' visibility (HIDDEN_VISIBILITY=visible) and refuses an unknown one" ||
+  { bad "hidden visibility in the zip: '$vis', bad one exit $bad_rc"; cat "$tmp/gs-bad.txt"; }
 make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" >"$tmp/gs.txt" 2>&1
 zip=build/gradescope/$(basename "$A" .txt).zip
 ag=$tmp/autograder
