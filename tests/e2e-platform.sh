@@ -118,6 +118,14 @@ WB_TEST(zero_delay_still_calls_back, 3) {
 }
 END_TEST
 HT
+$G verify --no-sanitize --hidden "$tmp/hidden" >"$tmp/vh.txt" 2>&1
+vh=$?
+$G verify --hidden >"$tmp/vh2.txt" 2>&1
+vh2=$?
+[ $vh -eq 0 ] && grep -q "Hidden tests: 1 file" "$tmp/vh.txt" && grep -q "$first: solution scores" "$tmp/vh.txt" &&
+  [ $vh2 -eq 2 ] && grep -q "usage: grader verify" "$tmp/vh2.txt" &&
+  ok "verify --hidden DIR runs the hidden tests against the solutions; a mistaken option is refused" ||
+  { bad "verify --hidden (exit $vh, $vh2)"; cat "$tmp/vh.txt" "$tmp/vh2.txt"; }
 make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" HIDDEN_VISIBILITY=visible >"$tmp/gs.txt" 2>&1
 zip=build/gradescope/$(basename "$A" .txt).zip
 vis=$(unzip -p "$zip" hidden/.visibility 2>/dev/null)

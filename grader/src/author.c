@@ -448,9 +448,16 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--no-sanitize")) {
       opt.sanitize = 0;
+    } else if (!strcmp(argv[i], "--hidden") && i + 1 < argc) {
+      /* An instructor's hidden tests: the solutions must pass them too,
+       * and the stubs must score 0 on them. */
+      int n = gr_workbook_add_hidden(wb, argv[++i], "after_published");
+      if (n < 0)
+        return 2;
+      printf("Hidden tests: %d file%s from %s\n", n, n == 1 ? "" : "s", argv[i]);
     } else if (strcmp(argv[i], "--sanitize")) {
       fprintf(stderr, "grader: unexpected \"%s\"\nusage: grader verify "
-                      "[--no-sanitize]\n", argv[i]);
+                      "[--no-sanitize] [--hidden DIR]\n", argv[i]);
       return 2;
     }
   }

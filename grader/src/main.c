@@ -23,9 +23,16 @@ static const struct command {
                             "                        grade one submission"},
     {"batch", gr_cmd_batch, "batch DIR [-j N] [--db FILE] [--shard I/N] [--assignment FILE] [--hidden DIR]\n"
                             "                        grade every submission folder under DIR into a gradebook (resumable)"},
-    {"export", gr_cmd_export, "export [--db FILE] [--csv] [--out FILE] [--force]   the gradebook as CSV, for an LMS"},
+    {"export", gr_cmd_export, "export [--db FILE] [--csv] [--out FILE] [--force] [--feedback DIR] [--similarity]\n"
+                              "                        the gradebook as CSV for an LMS (a state per exercise, the student id);\n"
+                              "                        --feedback DIR: one readable feedback file per student"},
+    {"report", gr_cmd_report, "report [--db FILE] STUDENT [--format text|json|gradescope|junit|tap] [--out FILE]\n"
+                              "                        one student's stored report, in any format"},
+    {"summary", gr_cmd_summary, "summary [--db FILE] [--html FILE] [--similarity [--min-share P] [--class DIR]]\n"
+                                "                        the class at a glance: scores, exercises, tests, who to look at;\n"
+                                "                        --html: one self-contained page; --similarity: flag near-identical pairs (sim_c)"},
     {"merge", gr_cmd_merge, "merge --db INTO.db [--force] SHARD.db...   join the gradebooks of shards (same tests only, unless --force)"},
-    {"verify", gr_cmd_verify, "verify [--no-sanitize]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
+    {"verify", gr_cmd_verify, "verify [--no-sanitize] [--hidden DIR]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
 };
 
