@@ -227,8 +227,11 @@ static void check_listings(gr_workbook_t *wb) {
 
 /* ---- Mutants ------------------------------------------------------------------ */
 
-/* tests/mutants/CHAPTER/EXERCISE/NAME.c is a learner file with one
- * plausible mistake; its first line says which promise it breaks:
+/* tests/mutants/CHAPTER/EXERCISE/NAME.patch is the reference solution with
+ * one plausible mistake, as a unified diff against solutions/ (so the
+ * mistake is all a reader sees, and the mutant follows the solution);
+ * NAME.c is a whole learner file, for a mistake that rewrites most of it.
+ * The first line of either says which promise it breaks:
  *   / * mutant: PROMISE * /          it must lose points;
  *   / * mutant (core): PROMISE * /   it misses the chapter's core idea
  *                                  (blocks, runs serially, never cleans
@@ -279,6 +282,31 @@ static int mutant_promise(const char *file, struct mutant *m, char *why,
 static int mutant_upload(gr_workbook_t *wb, struct mutant *m, const char *path,
                          char *why, size_t len) {
   gr_exercise_t *ex = m->ex;
+  size_t plen = strlen(path);
+  if (plen > 6 && !strcmp(path + plen - 6, ".patch")) {
+    /* The solution's files, then the diff applied to them (git apply
+     * works outside a repository too). */
+    if (mutant_promise(path, m, why, len) < 0)
+      return -1;
+    for (int f = 0; f < ex->nfiles; f++) {
+      char from[PATH_MAX * 2], to[PATH_MAX * 2];
+      snprintf(from, sizeof from, "%s/solutions/%s/%s", wb->root, ex->id, ex->files[f]);
+      snprintf(to, sizeof to, "%s/%s", m->dir, ex->files[f]);
+      if (gr_copy_file(from, to) < 0) {
+        snprintf(why, len, "cannot copy %s", from);
+        return -1;
+      }
+    }
+    char *argv[] = {"git", "-C", m->dir, "apply", "-p1", (char *)path, NULL};
+    gr_buf_t out = {0};
+    int st = gr_run_capture(argv, &out, 4096);
+    if (st != 0)
+      snprintf(why, len, "its diff no longer applies to solutions/%s (the "
+                         "solution changed? remake the mutant): %s",
+               ex->id, out.data ? out.data : "git apply failed");
+    gr_buf_free(&out);
+    return st == 0 ? 0 : -1;
+  }
   if (gr_is_file(path)) {
     if (ex->nfiles != 1) {
       snprintf(why, len, "the exercise has %d learner files: make the mutant "
@@ -352,10 +380,11 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
         memset(m, 0, sizeof *m);
         m->ex = ex;
         const char *base = strrchr(gl.gl_pathv[k], '/') + 1;
-        snprintf(m->name, sizeof m->name, "%.*s",
-                 (int)(strlen(base) > 2 && !strcmp(base + strlen(base) - 2, ".c")
-                           ? strlen(base) - 2 : strlen(base)),
-                 base);
+        size_t bl = strlen(base);
+        size_t cut = bl > 2 && !strcmp(base + bl - 2, ".c")           ? 2
+                     : bl > 6 && !strcmp(base + bl - 6, ".patch") ? 6
+                                                                  : 0;
+        snprintf(m->name, sizeof m->name, "%.*s", (int)(bl - cut), base);
         snprintf(m->dir, sizeof m->dir, "%s/%d", tmp, nm);
         char why[256];
         if (gr_mkdirs(m->dir) < 0 ||
