@@ -51,7 +51,8 @@ $G grade "$tmp/renamed" >"$tmp/renamed.txt" 2>&1
 # Memory is checked in every grading: a correct-looking first exercise that
 # never frees what it allocates loses points in the Gradescope results, and
 # the message names the learner's line.
-mkdir -p "$tmp/leak" && cp "tests/mutants/$first/never-frees.c" "$tmp/leak/$f"
+mkdir -p "$tmp/leak" && cp "solutions/$first/$f" "$tmp/leak/$f" &&
+  git -C "$tmp/leak" apply -p1 "$root/tests/mutants/$first/never-frees.patch"
 $G grade "$tmp/leak" --format gradescope --out "$tmp/leak.json" >/dev/null 2>&1
 got=$(jq --arg ex "$first" '[.tests[] | select(.name | startswith($ex + ":")) | .score] | add' "$tmp/leak.json")
 [ -n "$got" ] && [ "$got" -lt "$want" ] && jq -r '.tests[].output' "$tmp/leak.json" | grep -q "$f:[0-9]*.*never freed" &&
