@@ -180,10 +180,13 @@ wpid=$!
 for _ in $(seq 100); do grep -q "Watching" "$tmp/watch.txt" && break; sleep 0.1; done
 saved=$(date +%s%N)
 cp "solutions/$first/$f" "$wb/exercises/$first/$f"
-for _ in $(seq 200); do [ "$(grep -c '^  ok ' "$tmp/watch.txt")" -ge 1 ] && break; sleep 0.05; done
+# Up to a minute: a verdict, not its speed, is what is checked here (a
+# busy machine can be slow); the time is reported.
+for _ in $(seq 1200); do [ "$(grep -c '^  ok ' "$tmp/watch.txt")" -ge 1 ] && break; sleep 0.05; done
 ms=$((($(date +%s%N) - saved) / 1000000))
 kill $wpid 2>/dev/null; wait $wpid 2>/dev/null
-grep -q '^  ok ' "$tmp/watch.txt" && ok "watch re-checked after a save: verdict in $ms ms" || bad "watch gave no verdict"
+grep -q '^  ok ' "$tmp/watch.txt" && ok "watch re-checked after a save: verdict in $ms ms" ||
+  { bad "watch gave no verdict within $ms ms"; tail -30 "$tmp/watch.txt"; }
 unset WB_ROOT
 
 finish
