@@ -84,6 +84,10 @@ static sqlite3 *open_book(const char *path, int mode) {
   return db;
 }
 
+sqlite3 *gr_book_open(const char *path, int write) {
+  return open_book(path, write ? BOOK_WRITE : BOOK_READ);
+}
+
 static void hex(unsigned long long h, char out[17]) {
   snprintf(out, 17, "%016llx", h);
 }
@@ -503,18 +507,30 @@ static void csv(FILE *f, const char *s, int last) {
 }
 
 int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
-  const char *dbpath = "gradebook.db", *out = NULL;
-  int force = 0;
-  (void)wb;
+  const char *dbpath = "gradebook.db", *out = NULL, *feedback = NULL, *class_dir = NULL;
+  int force = 0, similarity = 0;
+  double min_share = 90;
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--db") && i + 1 < argc)
       dbpath = argv[++i];
     else if (!strcmp(argv[i], "--out") && i + 1 < argc)
       out = argv[++i];
+    else if (!strcmp(argv[i], "--feedback") && i + 1 < argc)
+      feedback = argv[++i];
+    else if (!strcmp(argv[i], "--class") && i + 1 < argc)
+      class_dir = argv[++i];
+    else if (!strcmp(argv[i], "--min-share") && i + 1 < argc &&
+             (min_share = atof(argv[++i])) >= 1 && min_share <= 100)
+      similarity = 1;
     else if (!strcmp(argv[i], "--force"))
       force = 1;
+    else if (!strcmp(argv[i], "--similarity"))
+      similarity = 1;
     else if (strcmp(argv[i], "--csv") != 0) {
-      fprintf(stderr, "usage: grader export [--db FILE] [--csv] [--out FILE] [--force]\n");
+      fprintf(stderr, "usage: grader export [--db FILE] [--csv] [--out FILE] [--force]\n"
+                      "         [--feedback DIR] [--similarity [--min-share PERCENT] [--class DIR]]\n"
+                      "  --feedback DIR: one feedback file per student (the CSV too with --out)\n"
+                      "  --similarity: a similar_to column (sim_c; --min-share 1..100, default 90)\n");
       return 2;
     }
   }
@@ -540,6 +556,34 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
   if (sets > 1)
     fprintf(stderr, "grader: WARNING: %d different sets of tests in %s: compare "
                     "each row's percent, not its score.\n", sets, dbpath);
+  /* The reports rebuilt: each exercise's state, feedback, similarity. */
+  gr_class_t cls;
+  if (gr_class_load(wb, dbpath, &cls) < 0) {
+    sqlite3_close(db);
+    return 70;
+  }
+  gr_similar_t *sim = NULL;
+  int nsim = 0;
+  if (similarity) {
+    int located = gr_class_locate(&cls, class_dir);
+    if (located < cls.n)
+      fprintf(stderr, "grader: %d of %d submission folders not found: they are not "
+                      "compared. Give --class DIR, the folder batch graded.\n",
+              cls.n - located, cls.n);
+    if ((nsim = gr_similarity(wb, &cls, min_share, &sim)) < 0)
+      similarity = 0, nsim = 0;
+  }
+  if (feedback) {
+    int n = gr_feedback_write(&cls, feedback);
+    if (n >= 0)
+      fprintf(stderr, "%d feedback file%s written to %s\n", n, n == 1 ? "" : "s", feedback);
+    if (n < 0 || !out) {
+      gr_class_free(&cls);
+      sqlite3_close(db);
+      free(sim);
+      return n < 0 ? 70 : 0;
+    }
+  }
   /* One column per exercise, in the order the assignment gave them. */
   sqlite3_stmt *q;
   char *exs[256];
@@ -553,14 +597,24 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
   if (!f) {
     perror(out);
     sqlite3_close(db);
+    gr_class_free(&cls);
+    free(sim);
     return 70;
   }
   const char *head[] = {"submission", "score", "max", "percent", "state"};
   for (int i = 0; i < 5; i++)
     csv(f, head[i], 0);
-  for (int i = 0; i < nex; i++)
+  for (int i = 0; i < nex; i++) {
+    char *st = gr_xasprintf("%s state", exs[i]);
     csv(f, exs[i], 0);
-  csv(f, "graded_at", 1);
+    csv(f, st, 0);
+    free(st);
+  }
+  csv(f, "graded_at", 0);
+  csv(f, "student_id", 0);
+  csv(f, "student_name", !similarity);
+  if (similarity)
+    csv(f, "similar_to", 1);
   sqlite3_prepare_v2(db, "SELECT name, score, max, state, graded_at FROM "
                      "submissions ORDER BY name", -1, &q, NULL);
   sqlite3_stmt *e;
@@ -572,6 +626,7 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
     double score = sqlite3_column_double(q, 1), max = sqlite3_column_double(q, 2);
     const char *state = (const char *)sqlite3_column_text(q, 3);
     int ok = state && !strcmp(state, "graded");
+    gr_student_t *who = gr_class_find(&cls, name);
     char num[32];
     csv(f, name, 0);
     gr_pts(score, num);
@@ -589,13 +644,23 @@ int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv) {
       if (ok && sqlite3_step(e) == SQLITE_ROW)
         gr_pts(sqlite3_column_double(e, 0), num);
       csv(f, num, 0);
+      csv(f, who ? gr_student_ex_state(who, exs[i]) : "", 0);
     }
-    csv(f, (const char *)sqlite3_column_text(q, 4), 1);
+    csv(f, (const char *)sqlite3_column_text(q, 4), 0);
+    csv(f, who ? who->id : name, 0);
+    csv(f, who ? who->person : name, !similarity);
+    if (similarity) {
+      char *to = who ? gr_similar_to(&cls, sim, nsim, (int)(who - cls.s)) : NULL;
+      csv(f, to, 1);
+      free(to);
+    }
     rows++;
   }
   sqlite3_finalize(q);
   sqlite3_finalize(e);
   sqlite3_close(db);
+  gr_class_free(&cls);
+  free(sim);
   for (int i = 0; i < nex; i++)
     free(exs[i]);
   if (out) {

@@ -352,8 +352,107 @@ int gr_format_parse(const char *name, enum gr_format *out);
  * most max_lines of them ("..." says more were cut). */
 void gr_indent(FILE *f, const char *text, const char *pad, int max_lines);
 
+/* The words for an exercise's state in reports ("built", "missing file",
+ * "compile error", ...). */
+const char *gr_ex_state_text(enum gr_ex_state st);
+
 /* Writes the grading in a format to f. */
 void gr_report(FILE *f, const gr_grading_t *g, enum gr_format fmt);
+
+/* ---- A gradebook read back (gradebook.c, similarity.c, summary.c) ----- */
+
+/* Opens a gradebook that batch writes (batch.c): to write (made if need
+ * be) when `write` is 1, only to read when 0. A file that is not one, an
+ * SQLite file of something else included, is refused with a message and
+ * left as it was. NULL on failure. */
+struct sqlite3 *gr_book_open(const char *path, int write);
+
+/* Exercise records for gradings rebuilt from reports: shared by every
+ * report graded with the same tests, freed with the pool. */
+typedef struct gr_expool gr_expool_t;
+gr_expool_t *gr_expool_new(void);
+void gr_expool_free(gr_expool_t *p);
+
+/* Rebuilds a grading from the JSON report gr_report wrote (GR_FMT_JSON):
+ * its exercises, tests, points, states and messages, so that gr_report
+ * can write it again in any format. Exercise records come from `pool`;
+ * files, titles and visibility are borrowed from `wb` where it knows the
+ * exercise. strings[0] and [1] receive the submission and assignment
+ * texts the grading points at: free them after gr_grading_free(g).
+ * 0, or -1 if `text` is not such a report. */
+int gr_grading_from_json(const char *text, const gr_workbook_t *wb,
+                         gr_expool_t *pool, gr_grading_t *g, char *strings[2]);
+
+/* Who a submission folder belongs to: Moodle's "Ann Lee_123456_
+ * assignsubmission_file_" gives id "123456" and person "Ann Lee"; any
+ * other name is both. Both malloc'ed. */
+void gr_student_parse(const char *folder, char **id, char **person);
+
+typedef struct gr_student {
+  char *name;         /* ro: the submission folder's name, the gradebook's key */
+  char *id, *person;  /* ro: gr_student_parse(name) */
+  char *state;        /* ro: "graded" or "could not grade" */
+  int graded;         /* ro: state is "graded": its score is a score */
+  double score, max;  /* ro */
+  char *graded_at;    /* ro: "2026-12-01T22:00:00Z" */
+  int has_report;     /* ro: g holds its report; 0 when none was kept */
+  gr_grading_t g;     /* ro */
+  char *gstrings[2];  /* owned by g's rebuild */
+  char *folder;       /* rw: its files now (gr_class_locate), or NULL */
+} gr_student_t;
+
+typedef struct gr_class {
+  const char *db;     /* the gradebook's path */
+  int n;
+  gr_student_t *s;    /* sorted by name */
+  int sets;           /* how many sets of tests and points graded them */
+  gr_expool_t *pool;
+} gr_class_t;
+
+/* Reads every submission of a gradebook with its report rebuilt. 0, or -1
+ * with a message (no gradebook there, not a gradebook). */
+int gr_class_load(const gr_workbook_t *wb, const char *db, gr_class_t *c);
+void gr_class_free(gr_class_t *c);
+/* A student by folder name, or by LMS id or person's name when only one
+ * student has it; NULL if none. */
+gr_student_t *gr_class_find(gr_class_t *c, const char *who);
+/* Up to three names close to `who`, quoted, comma-separated ("" if none
+ * is close); malloc'ed. */
+char *gr_class_closest(const gr_class_t *c, const char *who);
+/* One feedback file per student in dir (made if need be): a short header
+ * (who, score, when) and the text report. How many were written, or -1
+ * with a message. */
+int gr_feedback_write(const gr_class_t *c, const char *dir);
+/* What became of one exercise of a student, in an LMS column's words:
+ * "graded", "missing file", "unusable file", "compile error" (a link error
+ * included), "could not grade"; "" when the report has no such exercise. */
+const char *gr_student_ex_state(const gr_student_t *s, const char *ex_id);
+
+/* Finds each student's submission folder as it is now: under class_dir
+ * (by name) when given, else where the report says batch found it, as is
+ * or next to the gradebook. Returns how many were found. */
+int gr_class_locate(gr_class_t *c, const char *class_dir);
+
+/* A pair of submissions whose own code is nearly the same. */
+typedef struct gr_similar {
+  int a, b;                 /* students (indexes into the class), a < b */
+  int exercise;             /* order of the exercise in the comparison */
+  const gr_exercise_t *ex;  /* the workbook's exercise */
+  double share;             /* percent of the two texts matched, 0-100 */
+} gr_similar_t;
+
+/* Compares, exercise by exercise, the learner files of every located
+ * submission with sim_c (Debian's similarity-tester), the stub's lines
+ * left out, and returns the pairs matched at min_share percent or more,
+ * most similar first (*out malloc'ed). -1 when sim_c is not installed
+ * (the message names the package). Takes seconds for hundreds of
+ * submissions: sim_c compares every pair. */
+int gr_similarity(const gr_workbook_t *wb, gr_class_t *c, double min_share,
+                  gr_similar_t **out);
+/* The students flagged with `student`, for a CSV cell: "ben (02-basic-
+ * patterns/01-async-sleep, 97%); ...", the five most similar then "and N
+ * more", or "" (malloc'ed). */
+char *gr_similar_to(const gr_class_t *c, const gr_similar_t *sim, int n, int student);
 
 /* ---- Commands --------------------------------------------------------- */
 
@@ -394,5 +493,7 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_examples(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_report(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_summary(gr_workbook_t *wb, int argc, char **argv);
 
 #endif /* GR_H */

@@ -56,7 +56,7 @@ static char *clean(const char *s) {
   return out;
 }
 
-static const char *state_text(enum gr_ex_state st) {
+const char *gr_ex_state_text(enum gr_ex_state st) {
   switch (st) {
   case GR_EX_BUILT: return "built";
   case GR_EX_MISSING: return "missing file";
@@ -103,7 +103,7 @@ static void report_text(FILE *f, const gr_grading_t *g) {
       snprintf(reused, sizeof reused, "(same files, same tests: passes reused)");
     fprintf(f, "%s%-48s%s %s%3s/%-3s%s %s\n", bold, e->ex->id, off,
             ex_passed(e) ? green : red, GR_PTS(e->score), GR_PTS(e->max), off,
-            e->state != GR_EX_BUILT ? state_text(e->state) : reused);
+            e->state != GR_EX_BUILT ? gr_ex_state_text(e->state) : reused);
     if (e->found_at)
       fprintf(f, "      (%s)\n", e->found_at);
     if (e->state != GR_EX_BUILT) {
@@ -163,7 +163,7 @@ static void report_json(FILE *f, const gr_grading_t *g) {
     const gr_ex_result_t *e = &g->ex[i];
     json_t *je = json_object();
     json_object_set_new(je, "id", jstr(e->ex->id));
-    json_object_set_new(je, "state", jstr(state_text(e->state)));
+    json_object_set_new(je, "state", jstr(gr_ex_state_text(e->state)));
     json_object_set_new(je, "detail", jstr(e->detail));
     json_object_set_new(je, "found_at", jstr(e->found_at));
     json_object_set_new(je, "score", jnum(e->score));
@@ -178,6 +178,7 @@ static void report_json(FILE *f, const gr_grading_t *g) {
       json_object_set_new(jt, "score", jnum(tr->score));
       json_object_set_new(jt, "max_score", jnum(tr->test->points));
       json_object_set_new(jt, "hidden", json_boolean(tr->test->hidden));
+      json_object_set_new(jt, "visibility", jstr(tr->test->visibility));
       json_object_set_new(jt, "seconds", json_real(tr->secs));
       json_object_set_new(jt, "message", jstr(tr->message));
       json_object_set_new(jt, "output", jstr(tr->output));
@@ -225,7 +226,7 @@ static void report_gradescope(FILE *f, const gr_grading_t *g) {
       gr_buf_t name = {0}, out = {0};
       gr_buf_printf(&name, "%s: %s", e->ex->id, tr->test->name);
       if (e->state != GR_EX_BUILT)
-        gr_buf_printf(&out, "%s: %s", state_text(e->state), e->detail);
+        gr_buf_printf(&out, "%s: %s", gr_ex_state_text(e->state), e->detail);
       else if (tr->status != GR_PASS)
         gr_buf_printf(&out, "%s: %s%s%s", gr_status_text(tr->status),
                       tr->message ? tr->message : "",
