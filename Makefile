@@ -62,6 +62,8 @@ help:
 	@echo "make submit     your upload: a zip of exactly the files you edit (build/submit/submission.zip)"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
 	@echo "make gradescope [ASSIGNMENT=...] [HIDDEN=DIR] [HIDDEN_VISIBILITY=after_published]  the Gradescope autograder zip"
+	@echo "make slurm-try  (root) a one-node Slurm here: mk/slurm/grade-class.sh on a made-up class, then stopped"
+	@echo "make parallel-try  (root) an sshd on 127.0.0.1 as a second machine: mk/parallel/grade-class.sh, then stopped"
 	@echo "make clean      remove build/"
 	@echo "Then: build/grader help"
 
@@ -225,6 +227,14 @@ handout: $(BUILD)/grader
 
 gradescope: $(BUILD)/grader
 	@bash mk/package.sh gradescope "$(ASSIGNMENT)" "$(HIDDEN)" "$(HIDDEN_VISIBILITY)"
+
+# Instructor tools, not part of make test: as root, they install packages
+# and start daemons (stopped again) to try the class-grading recipes.
+.PHONY: slurm-try parallel-try
+slurm-try: $(BUILD)/grader
+	@bash mk/slurm/try-local.sh
+parallel-try: $(BUILD)/grader
+	@bash mk/parallel/try-local.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -44,6 +44,8 @@ rm -rf "$stage" && mkdir -p "$stage/exercises"
 # without the instructors' sections.
 cp -r Makefile .gitignore mk chapters grader lib server "$stage/"
 cp mk/handout/README.md "$stage/README.md"
+# The instructors' tools for grading a class stay out of a handout.
+rm -rf "$stage/mk/slurm" "$stage/mk/parallel" "$stage/mk/try-class.sh"
 for id in $ids; do
   mkdir -p "$stage/exercises/$(dirname "$id")"
   cp -r "exercises/$id" "$stage/exercises/$id"
