@@ -219,6 +219,9 @@ static void show_fitting_hint(FILE *f, const gr_workbook_t *wb,
 
 static void default_options(gr_options_t *opt) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
+  /* Every field: one left as the stack had it (libev_flags) once reached
+   * the tests as LIBEV_FLAGS, and no loop could be made. */
+  memset(opt, 0, sizeof *opt);
   /* Twice the cores: a test mostly waits on its timers, and the learner
    * waits for the verdict of one exercise. */
   opt->jobs = n > 0 ? 2 * (int)n : 4;
