@@ -1,7 +1,31 @@
 # shellcheck shell=bash
 # try-class.sh - a class of submissions with known scores, and a check of
-# the CSV a grading of it exports. Sourced by mk/slurm/try-local.sh and
+# the CSV a grading of it exports, and the packages a try needs. Sourced by mk/slurm/try-local.sh and
 # mk/parallel/try-local.sh (bash, from the workbook's top folder).
+
+# try_install PKG...: installs the packages that are missing (apt-get
+# update first), with no service starting on install: the try scripts start
+# their own daemons. Uses the caller's say and fail; sets policy_rc_added
+# while its policy-rc.d is in place, for the caller's trap.
+try_install() {
+  local missing="" p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+  done
+  [ -n "$missing" ] || return 0
+  say "installing$missing (apt-get update first)"
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    policy_rc_added=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  timeout 600 apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null || fail "apt-get update failed"
+  # shellcheck disable=SC2086 # package names
+  timeout 900 apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends $missing >/dev/null ||
+    fail "apt-get install$missing failed"
+  [ -n "$policy_rc_added" ] && rm -f /usr/sbin/policy-rc.d && policy_rc_added=""
+  say "installed$missing"
+}
 
 # try_class_make DIR ASSIGNMENT: six submissions in DIR, built from
 # solutions/ and the exercises' stubs. Sets expect[NAME] (the score each

@@ -20,47 +20,57 @@
 #define SEARCH_DEPTH 6
 #define SEARCH_ENTRIES 4000
 
-struct search {
-  const char *file, *id, *slug;
-  int seen;
-  int nfound;
-  char found[2][PATH_MAX]; /* the first two places it is */
-  int best;                /* how many sit in a folder named after the exercise */
-  char best_at[PATH_MAX];
-};
-
-/* Depth-first, in name order so that the same upload always gives the
- * same answer; hidden folders and macOS's __MACOSX are skipped. */
-static void search_below(struct search *s, const char *dir, int depth) {
+/* Calls visit(path, name, data) for every file below `dir`, depth-first
+ * and in name order (the same upload always gives the same answer), at
+ * most SEARCH_DEPTH folders down and SEARCH_ENTRIES entries in all
+ * (*seen counts them); hidden entries and macOS's __MACOSX are skipped. */
+static void walk(const char *dir, int depth, int *seen,
+                 void (*visit)(const char *path, const char *name, void *data),
+                 void *data) {
   struct dirent **list;
   int n = scandir(dir, &list, NULL, alphasort);
   if (n < 0)
     return;
   for (int i = 0; i < n; i++) {
     const char *name = list[i]->d_name;
-    if (name[0] != '.' && strcmp(name, "__MACOSX") && s->seen++ < SEARCH_ENTRIES) {
+    if (name[0] != '.' && strcmp(name, "__MACOSX") && (*seen)++ < SEARCH_ENTRIES) {
       char path[PATH_MAX];
       snprintf(path, sizeof path, "%s/%s", dir, name);
       struct stat st;
       if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         if (depth < SEARCH_DEPTH)
-          search_below(s, path, depth + 1);
-      } else if (!strcmp(name, s->file)) {
-        if (s->nfound < 2)
-          snprintf(s->found[s->nfound], PATH_MAX, "%s", path);
-        s->nfound++;
-        /* .../02-basic-patterns/01-async-sleep/async_sleep.c or
-         * .../01-async-sleep/async_sleep.c: the exercise's own folder. */
-        size_t pl = strlen(path), fl = strlen(s->file), sl = strlen(s->slug);
-        if (pl > fl + sl + 1 && path[pl - fl - 1] == '/' &&
-            !strncmp(path + pl - fl - 1 - sl, s->slug, sl) &&
-            path[pl - fl - 2 - sl] == '/' && s->best++ == 0)
-          snprintf(s->best_at, PATH_MAX, "%s", path);
+          walk(path, depth + 1, seen, visit, data);
+      } else {
+        visit(path, name, data);
       }
     }
     free(list[i]);
   }
   free(list);
+}
+
+struct search {
+  const char *file, *slug;
+  int nfound;
+  char found[2][PATH_MAX]; /* the first two places it is */
+  int best;                /* how many sit in a folder named after the exercise */
+  char best_at[PATH_MAX];
+};
+
+static void search_visit(const char *path, const char *name, void *data) {
+  struct search *s = data;
+  if (strcmp(name, s->file))
+    return;
+  if (s->nfound < 2)
+    snprintf(s->found[s->nfound], PATH_MAX, "%s", path);
+  s->nfound++;
+  /* .../02-basic-patterns/01-async-sleep/async_sleep.c or
+   * .../01-async-sleep/async_sleep.c: the exercise's own folder. */
+  size_t pl = strlen(path), fl = strlen(s->file), sl = strlen(s->slug);
+  if (pl > fl + sl + 1 && path[pl - fl - 1] == '/' &&
+      !strncmp(path + pl - fl - 1 - sl, s->slug, sl) &&
+      path[pl - fl - 2 - sl] == '/' && s->best++ == 0)
+    snprintf(s->best_at, PATH_MAX, "%s", path);
 }
 
 int gr_upload_locate(const char *sub, const gr_exercise_t *ex, const char *file,
@@ -81,8 +91,9 @@ int gr_upload_locate(const char *sub, const gr_exercise_t *ex, const char *file,
   snprintf(out, PATH_MAX, "%s/%s", sub, file);
   if (lstat(out, &st) == 0)
     return 0;
-  struct search s = {.file = file, .id = ex->id, .slug = slug};
-  search_below(&s, sub, 1);
+  struct search s = {.file = file, .slug = slug};
+  int seen = 0;
+  walk(sub, 1, &seen, search_visit, &s);
   if (s.best == 1 || s.nfound == 1) {
     snprintf(out, PATH_MAX, "%s", s.best == 1 ? s.best_at : s.found[0]);
     return 1;
@@ -96,33 +107,20 @@ int gr_upload_locate(const char *sub, const gr_exercise_t *ex, const char *file,
   return -1;
 }
 
-/* What the upload holds instead: up to `max` C files (paths below `dir`),
+/* What the upload holds instead: its first C files (paths below `base`)
  * and how many files it holds in all. */
-static void list_sources(const char *dir, const char *base, int depth,
-                         gr_buf_t *out, int *shown, int *files, int *seen) {
-  struct dirent **list;
-  int n = scandir(dir, &list, NULL, alphasort);
-  if (n < 0)
-    return;
-  for (int i = 0; i < n; i++) {
-    const char *name = list[i]->d_name;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    struct stat st;
-    if (name[0] != '.' && (*seen)++ < SEARCH_ENTRIES && lstat(path, &st) == 0) {
-      if (S_ISDIR(st.st_mode)) {
-        if (depth < SEARCH_DEPTH && strcmp(name, "__MACOSX"))
-          list_sources(path, base, depth + 1, out, shown, files, seen);
-      } else {
-        (*files)++;
-        size_t len = strlen(name);
-        if (len > 2 && !strcasecmp(name + len - 2, ".c") && (*shown)++ < 5)
-          gr_buf_printf(out, "%s%s", *shown > 1 ? ", " : "", path + strlen(base) + 1);
-      }
-    }
-    free(list[i]);
-  }
-  free(list);
+struct holdings {
+  const char *base;
+  gr_buf_t list;
+  int shown, files;
+};
+
+static void holdings_visit(const char *path, const char *name, void *data) {
+  struct holdings *h = data;
+  size_t len = strlen(name);
+  h->files++;
+  if (len > 2 && !strcasecmp(name + len - 2, ".c") && h->shown++ < 5)
+    gr_buf_printf(&h->list, "%s%s", h->shown > 1 ? ", " : "", path + strlen(h->base) + 1);
 }
 
 char *gr_upload_missing(const char *sub, const char *file) {
@@ -133,9 +131,11 @@ char *gr_upload_missing(const char *sub, const char *file) {
                      "rename it to %s (the grader matches files by their "
                      "exact name).",
                      file, near, file);
-  gr_buf_t list = {0};
-  int shown = 0, files = 0, seen = 0;
-  list_sources(sub, sub, 1, &list, &shown, &files, &seen);
+  struct holdings h = {.base = sub};
+  int seen = 0;
+  walk(sub, 1, &seen, holdings_visit, &h);
+  int shown = h.shown, files = h.files;
+  gr_buf_t list = h.list;
   char *text;
   if (files == 0)
     text = xasprintf("%s was not found in the submission: the upload is "

@@ -51,25 +51,8 @@ wait_for() { for _ in $(seq "$2"); do eval "$1" && return 0; sleep 0.1; done; re
 
 # ---- Packages ----------------------------------------------------------------
 
-missing=""
-for p in parallel openssh-server openssh-client rsync; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  say "installing$missing (apt-get update first)"
-  # No service may start on install: this script starts its own sshd.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-    policy_rc_added=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  timeout 600 apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null || fail "apt-get update failed"
-  # shellcheck disable=SC2086 # package names
-  timeout 900 apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends $missing >/dev/null ||
-    fail "apt-get install$missing failed"
-  [ -n "$policy_rc_added" ] && rm -f /usr/sbin/policy-rc.d && policy_rc_added=""
-  say "installed$missing"
-fi
+source mk/try-class.sh
+try_install parallel openssh-server openssh-client rsync
 
 # Says so when the workbook's tests changed during the try (someone editing
 # grader/support, lib, server or an exercise): the merge rightly refuses.
@@ -153,7 +136,6 @@ say "the other machine sees $top, and what it writes there stays in its overlay"
 
 # ---- A class with known scores, graded on both machines ----------------------
 
-source mk/try-class.sh
 class=$scratch/class
 try_class_make "$class" "$assignment" || fail "no class"
 say "class of $n submissions in $class; $assignment is worth $all"

@@ -66,27 +66,8 @@ trap 'say "terminated"; exit 143' TERM
 
 # ---- Packages ----------------------------------------------------------------
 
-missing=""
-for p in slurm-wlm munge; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  say "installing$missing (apt-get update first)"
-  # Debian's packages start their services on install unless a
-  # policy-rc.d says no: this script starts its own daemons, nothing else.
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-    policy_rc_added=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  timeout 600 apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null ||
-    fail "apt-get update failed"
-  # shellcheck disable=SC2086 # two package names
-  timeout 900 apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends $missing >/dev/null ||
-    fail "apt-get install$missing failed"
-  [ -n "$policy_rc_added" ] && rm -f /usr/sbin/policy-rc.d && policy_rc_added=""
-  say "installed$missing"
-fi
+source mk/try-class.sh
+try_install slurm-wlm munge
 for c in munged munge slurmctld slurmd sbatch squeue sinfo scontrol scancel; do
   command -v "$c" >/dev/null || fail "$c not found after installing slurm-wlm and munge"
 done
@@ -193,7 +174,6 @@ echo "$listening" | awk '{print $4}' | grep -v '^127\.0\.0\.1:' | grep -q . &&
 
 # ---- A class with known scores -----------------------------------------------
 
-source mk/try-class.sh
 class=$scratch/class
 try_class_make "$class" "$assignment" || fail "no class"
 say "class of $n submissions in $class; $assignment is worth $all"
