@@ -19,10 +19,10 @@ LIBS       = -lev -lcurl -ljansson -lpthread -lm
 
 LIB_SRC     := $(wildcard server/wb_server.c lib/*.c)
 # Test binaries get the support library and only the parts of the runtime
-# the tests use (the server, the lag probe), never lib/wb_http: an exercise
-# may ask learners to write that glue themselves (02.3 does).
+# the tests use (the server, the lag probe, the recorder), never lib/wb_http:
+# an exercise may ask learners to write that glue themselves (02.3 does).
 SUPPORT_SRC := grader/support/wbtest.c grader/support/wraps.c \
-               server/wb_server.c lib/wb_lag.c
+               server/wb_server.c lib/wb_lag.c lib/wb_trace.c
 GRADER_SRC  := $(wildcard grader/src/*.c)
 EXAMPLE_SRC := $(wildcard chapters/*/*.c)
 TEST_SRC    := $(wildcard tests/test_*.c)
@@ -42,7 +42,7 @@ say = @printf '  %-7s %s\n' $(1) $(2)
 endif
 
 .PHONY: all run test test-deps deps help clean examples run-examples verify unit e2e \
-        bench flake handout gradescope submit
+        bench bench-trace flake handout gradescope submit pictures
 all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES) compile_commands.json
 
 # For editors (clangd): every file with the flags and headers it is built with.
@@ -56,8 +56,10 @@ help:
 	@echo "make deps       install the Debian packages the workbook needs"
 	@echo "make examples   build every chapter's example and pitfall"
 	@echo "make run-examples  run every example and pitfall once"
+	@echo "make pictures   remake the lessons' timelines (chapters/*/img/*.svg) from real runs"
 	@echo "make verify     every solution passes, every mutant loses points, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
+	@echo "make bench-trace  the recorder's cost, on against off, on 100,000 timers"
 	@echo "make flake      20+20 gradings of solutions/ (sanitizer, plain), then 10 of an upload with hidden tests on a fresh cache, both cores kept busy"
 	@echo "make submit     your upload: a zip of exactly the files you edit (build/submit/submission.zip)"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
@@ -154,13 +156,22 @@ $(BUILD)/wbserver: $(BUILD)/obj/server/main.o $(BUILD)/libwb.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 # ---- Chapters: every .c is a program (example or pitfall) ------------------
+# Linked with the recorder's hooks (lib/wb_trace_prog.c): each program takes
+# --trace FILE (or WB_TRACE=FILE) and writes its loop's timeline there.
+
+TRACE_WRAPS = $(WRAPS),--wrap=main,--wrap=ev_run,--wrap=ev_loop_destroy
 
 $(BUILD)/chapters/%: chapters/%.c $(BUILD)/libwb.a
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libwb.a $(LIBS) $(TRACE_WRAPS)
 
 examples: $(EXAMPLES)
+
+# The lessons' pictures, each drawn from a run of the program its
+# "<!-- picture: PROGRAM ARGS -->" line names (grader/src/timeline.c).
+pictures: $(EXAMPLES) $(BUILD)/grader
+	@$(BUILD)/grader pictures
 
 run-examples: $(EXAMPLES) $(BUILD)/grader
 	@$(BUILD)/grader examples
@@ -210,6 +221,18 @@ test:
 
 bench: all
 	@bash tests/bench.sh
+
+# The recorder on 100,000 timers: not linked, linked but off, on.
+$(BUILD)/bench/trace-plain: tests/bench_trace.c $(BUILD)/libwb.a
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libwb.a $(LIBS)
+$(BUILD)/bench/trace-wrapped: tests/bench_trace.c $(BUILD)/libwb.a
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libwb.a $(LIBS) $(TRACE_WRAPS)
+bench-trace: $(BUILD)/bench/trace-plain $(BUILD)/bench/trace-wrapped $(BUILD)/grader
+	@bash tests/bench-trace.sh
 
 flake: all
 	@bash tests/flake.sh

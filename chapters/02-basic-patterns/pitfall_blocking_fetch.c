@@ -2,7 +2,8 @@
  * "async" function fetches with curl_easy_perform, a blocking call (Python's
  * requests.get inside an async def). The loop is frozen for as long as the
  * server takes to answer: 300 ms here.
- * Usage: pitfall_blocking_fetch [URL]   (no URL: the local /delay/300)
+ * Usage: pitfall_blocking_fetch [URL | /PATH]   (a /PATH, or nothing for
+ * /delay/300, is fetched from the workbook's own server, in the program)
  * symptom: lag_ms > 200 (a blocked loop)
  */
 #include "wb_lag.h"
@@ -88,11 +89,11 @@ int main(int argc, char **argv) {
   struct app app = {NULL, url, 0};
   wb_lag_t lag;
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (argc > 1) {
+  if (argc > 1 && argv[1][0] != '/') {
     snprintf(url, sizeof url, "%s", argv[1]);
   } else if (wb_server_start(&srv, "127.0.0.1", 0) == 0) {
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/delay/300",
-             wb_server_port(srv));
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", wb_server_port(srv),
+             argc > 1 ? argv[1] : "/delay/300");
   } else {
     fprintf(stderr, "pitfall_blocking_fetch: could not start the server\n");
     return 1;

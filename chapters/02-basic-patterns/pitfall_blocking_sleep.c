@@ -6,6 +6,7 @@
  */
 #define _DEFAULT_SOURCE /* usleep */
 #include "wb_lag.h"
+#include "wb_trace.h"
 
 #include <ev.h>
 #include <stdio.h>
@@ -33,8 +34,10 @@ static void main_resume(struct gather *g) {
 static void task_start(struct ev_loop *loop, struct task *t) {
   (void)loop;
   printf("%s: Started\n", t->name);
+  wb_trace_mark("%s: Started", t->name);
   usleep(t->delay_ms * 1000);
   printf("%s: Completed after %u ms\n", t->name, t->delay_ms);
+  wb_trace_mark("%s: Completed", t->name);
   if (--t->gather->pending == 0)
     main_resume(t->gather);
 }

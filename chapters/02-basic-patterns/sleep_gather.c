@@ -4,6 +4,7 @@
  * expect: lag_ms < 50, elapsed_ms < 260, errors < 1
  */
 #include "wb_lag.h"
+#include "wb_trace.h"
 
 #include <ev.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ static void task_resume(struct ev_loop *loop, ev_timer *w, int revents) {
   struct task *t = (struct task *)w;
   (void)loop, (void)revents;
   printf("%s: Completed after %u ms\n", t->name, t->delay_ms);
+  wb_trace_mark("%s: Completed", t->name); /* for the timeline */
   /* gather is a countdown: the last task to finish resumes main. */
   if (--t->gather->pending == 0)
     main_resume(t->gather);
@@ -42,6 +44,7 @@ static void task_resume(struct ev_loop *loop, ev_timer *w, int revents) {
 /* async def task(name, delay): print, then sleep without blocking. */
 static void task_start(struct ev_loop *loop, struct task *t) {
   printf("%s: Started\n", t->name);
+  wb_trace_mark("%s: Started", t->name);
   ev_timer_init(&t->timer, task_resume, t->delay_ms / 1000., 0.);
   ev_timer_start(loop, &t->timer); /* the await: arm a timer, return */
 }

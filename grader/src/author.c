@@ -1,6 +1,7 @@
 /* author.c - the workbook checks itself: `verify` (every solution passes,
  * every stub scores 0, every chapter program shows what its file says it
- * shows, every listing in a lesson is the real file) and `examples`.
+ * shows, every listing in a lesson is the real file, every picture in a
+ * lesson is what its program still draws) and `examples`.
  */
 #define _GNU_SOURCE
 #include "gr.h"
@@ -534,6 +535,7 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
     check_layout(wb);
     printf("Lessons:\n");
     check_listings(wb);
+    gr_pictures_verify(wb, verdict);
     printf("Chapter programs:\n");
     run_programs(wb);
   }

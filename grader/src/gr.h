@@ -495,5 +495,40 @@ int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_examples(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_report(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_summary(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_timeline(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_pictures(gr_workbook_t *wb, int argc, char **argv);
+
+/* ---- Timelines (timeline.c) --------------------------------------------- */
+
+/* How a trace is drawn. */
+typedef struct gr_tl_opts {
+  const char *title;  /* NULL: the command the trace recorded */
+  const char *recipe; /* kept in the picture (verify reruns it), or NULL */
+  double span_ms;     /* the axis's length; 0: as long as the trace */
+  double block_ms;    /* callbacks longer than this are red; 0: 50 */
+} gr_tl_opts_t;
+
+/* Names the callbacks of a trace (Chrome's trace event format, as
+ * lib/wb_trace.c writes it: its {cb:0x...} markers are resolved with
+ * addr2line against `bin`, or the binary the trace names), writes it as
+ * BASE.json and draws it as BASE.svg. 0, or -1 with a sentence in err. */
+int gr_timeline_files(const char *trace, size_t len, const char *bin,
+                      const gr_tl_opts_t *o, const char *base, char *err,
+                      size_t errlen);
+
+/* Cuts the trace a test wrote on its output (between lib/wb_trace.h's
+ * marker lines) out of `out`: its JSON (malloc'ed), or NULL when there is
+ * none. *cut is set when the output limit cut it short. */
+char *gr_timeline_take(gr_buf_t *out, int *cut);
+
+/* check --timeline: each test's trace is drawn under `dir` (NULL: none,
+ * the default); set before grading (grade.c). A test's picture is
+ * DIR/EXERCISE-ID/TEST.svg, next to TEST.json. */
+void gr_grade_timeline(const char *dir);
+
+/* verify: every picture a lesson names exists, and its program, run again,
+ * still draws it (same rows, same kinds of bars). */
+void gr_pictures_verify(gr_workbook_t *wb,
+                        void (*verdict)(int ok, const char *fmt, ...));
 
 #endif /* GR_H */

@@ -59,6 +59,11 @@ struct ex_ctx {
   int in_place;              /* graded in the workbook's own tree */
 };
 
+/* check --timeline: where each test's picture goes, or NULL. */
+static const char *timeline_dir;
+
+void gr_grade_timeline(const char *dir) { timeline_dir = dir; }
+
 static const char *status_words[] = {
     "passed", "failed", "crashed", "timed out", "no result", "not run",
     "could not grade"};
@@ -604,7 +609,8 @@ static void link_exercise(struct ex_ctx *c) {
   int opts[4] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000),
                  c->in_place, c->opt->libev_flags};
   c->result_key = gr_hash(rk, opts, sizeof opts);
-  if (!c->opt->no_cache)
+  /* A kept pass has no picture: with --timeline every test runs. */
+  if (!c->opt->no_cache && !timeline_dir)
     c->res->results_cached = load_results(c);
   if (c->res->results_cached == ex->ntests)
     return; /* every test passed before: nothing to run */
@@ -753,6 +759,12 @@ struct test_data {
 
 #define START_TRIES 4 /* a test program that could not start is tried again */
 
+/* What a test may print that the report keeps, and the room its trace
+ * gets on top with --timeline (WB_TEST_TRACE_EVENTS events, about 250
+ * bytes each as JSON). */
+#define TEST_OUT_CAP (16 << 10)
+#define TRACE_OUT_CAP (8 << 20)
+
 static void test_done(gr_job_t *job);
 
 /* One test in a process of its own, `attempt` 0 the first time. */
@@ -787,12 +799,16 @@ static void submit_test(struct ex_ctx *c, int t, int source, int attempt, double
   /* Only when asked: the tests then run on the backends it names. */
   if (c->opt->libev_flags)
     job->env[e++] = xasprintf("LIBEV_FLAGS=%d", c->opt->libev_flags);
+  /* check --timeline: the test hands its recorded loop over on its
+   * output, at its end (lib/wb_trace.h); there is room for it. */
+  if (timeline_dir)
+    job->env[e++] = gr_xstrdup("WB_TRACE=-");
   job->env[e] = NULL;
   job->secret = d->secret;
   job->sb.workdir = c->work;
   job->sb.sanitizer = c->opt->sanitize;
   job->sb.timeout_s = c->opt->test_timeout_s;
-  job->out_cap = 16 << 10;
+  job->out_cap = TEST_OUT_CAP + (timeline_dir ? TRACE_OUT_CAP : 0);
   job->done = test_done;
   job->data = d;
   job->group = c->group;
@@ -908,6 +924,52 @@ static int job_signal(const gr_job_t *job) {
   return 0;
 }
 
+/* Draws a test's trace as TIMELINE/EXERCISE/TEST.svg (and .json); the
+ * picture's path, or a sentence saying why there is none ("no picture:
+ * ..."), malloc'ed. */
+static char *draw_timeline(struct ex_ctx *c, const struct test_data *d,
+                           const char *trace, int cut) {
+  const gr_test_result_t *tr = d->tr;
+  if (!trace)
+    return xasprintf("no picture: the test printed no timeline (it ended "
+                     "before its teardown: a crash, or exit() in the code?)");
+  char dir[PATH_MAX], base[PATH_MAX * 2], err[512];
+  snprintf(dir, sizeof dir, "%s/%s", timeline_dir, c->res->ex->id);
+  snprintf(base, sizeof base, "%s/%s", dir, tr->test->name);
+  char *title = xasprintf("%s: %s (%s)", c->res->ex->id, tr->test->name,
+                          gr_status_text(tr->status));
+  gr_tl_opts_t o = {.title = title};
+  int rc = gr_mkdirs(dir) < 0 ? (snprintf(err, sizeof err, "cannot create %s", dir), -1)
+                              : gr_timeline_files(trace, strlen(trace), c->bin[d->source],
+                                                  &o, base, err, sizeof err);
+  free(title);
+  if (rc < 0)
+    return xasprintf("no picture: the test's timeline %s%s", cut ? "was cut short (the "
+                     "test printed too much) and " : "", err);
+  return xasprintf("%s.svg", base);
+}
+
+/* Puts the picture where a message asks for it (WB_TIMELINE_MARK): its
+ * path, or with no --timeline the command that draws it. */
+static char *timeline_words(char *msg, const struct ex_ctx *c, const char *picture) {
+  char *at = strstr(msg, WB_TIMELINE_MARK);
+  if (!at)
+    return msg;
+  char *words;
+  if (picture && !strncmp(picture, "no picture", 10))
+    words = xasprintf("\n(%s.)", picture);
+  else if (picture)
+    words = xasprintf("\nThe picture of this run: %s (open it in a browser).", picture);
+  else
+    words = xasprintf("\nTo see this run as a picture: build/grader check %s --timeline",
+                      c->res->ex->id);
+  char *out = xasprintf("%.*s%s%s", (int)(at - msg), msg, words,
+                        at + strlen(WB_TIMELINE_MARK));
+  free(words);
+  free(msg);
+  return out;
+}
+
 static void test_done(gr_job_t *job) {
   struct test_data *d = job->data;
   gr_test_result_t *tr = d->tr;
@@ -926,6 +988,14 @@ static void test_done(gr_job_t *job) {
   char msg[16384];
   const char *st = parse_record(&job->result, d->secret, tr->test->name, msg,
                                 sizeof msg);
+  /* The test's timeline (--timeline) is no part of what it printed. */
+  int trace_cut = 0;
+  char *trace = timeline_dir ? gr_timeline_take(&job->out, &trace_cut) : NULL;
+  if (timeline_dir && job->out.len > TEST_OUT_CAP) {
+    job->out_dropped += job->out.len - TEST_OUT_CAP;
+    job->out.len = TEST_OUT_CAP;
+    job->out.data[TEST_OUT_CAP] = 0;
+  }
   const char *out = job->out.data ? job->out.data : "";
   gr_san_files_t files = {.n = c->res->ex->nfiles};
   for (int f = 0; f < files.n; f++) {
@@ -982,6 +1052,11 @@ static void test_done(gr_job_t *job) {
         "exit(), or return from a callback into nothing?",
         WIFEXITED(job->status) ? WEXITSTATUS(job->status) : -1);
   }
+  char *picture = timeline_dir ? draw_timeline(c, d, trace, trace_cut) : NULL;
+  if (tr->message)
+    tr->message = timeline_words(tr->message, c, picture);
+  free(picture);
+  free(trace);
   /* Paths inside the workbook are shown relative to it. */
   if (tr->message) {
     char prefix[PATH_MAX + 1];

@@ -231,6 +231,33 @@ static void default_options(gr_options_t *opt) {
   opt->quiet = 0;
 }
 
+/* check --timeline: each test's picture, listed after the results. */
+static void show_timelines(FILE *f, const gr_workbook_t *wb, const gr_grading_t *g) {
+  const char *dim = gr_c(f, "\033[2m"), *off = gr_c(f, "\033[0m");
+  int shown = 0;
+  for (int i = 0; i < g->nex; i++) {
+    const gr_ex_result_t *e = &g->ex[i];
+    for (int t = 0; t < e->ntests; t++) {
+      char svg[PATH_MAX * 2];
+      snprintf(svg, sizeof svg, "%s/timeline/%s/%s.svg", wb->build, e->ex->id,
+               e->tests[t].test->name);
+      if (!gr_is_file(svg))
+        continue;
+      if (!shown++)
+        fprintf(f, "\nTimelines of your tests (open a .svg in a browser; the .json next to "
+                   "it opens in https://ui.perfetto.dev):\n");
+      fprintf(f, "  %s%-5s%s build/timeline/%s/%s.svg\n", dim,
+              e->tests[t].status == GR_PASS ? "ok" : "FAIL", off, e->ex->id,
+              e->tests[t].test->name);
+    }
+  }
+  if (!shown)
+    fprintf(f, "\nNo timelines were drawn: no test of these exercises ran (does the "
+               "exercise build?).\n");
+}
+
+static int timelines; /* check --timeline */
+
 /* Checks the given exercises (all when n == 0) in place and prints the
  * learner's view. Returns how many did not pass, or -1. */
 static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
@@ -274,6 +301,8 @@ static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
     if (e->state == GR_EX_BUILT && (n > 0 || current == e))
       show_tests(f, e);
   }
+  if (timelines)
+    show_timelines(f, wb, &g);
   if (current) {
     fprintf(f, "\n%s%s%s: %s\n", bold, current->ex->id, off, current->ex->title);
     const gr_test_result_t *tr = show_first_failure(f, current);
@@ -311,12 +340,29 @@ int gr_cmd_check(gr_workbook_t *wb, int argc, char **argv) {
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--no-fail"))
       no_fail = 1;
-    else if (n < 200)
+    else if (!strcmp(argv[i], "--timeline"))
+      timelines = 1;
+    else if (argv[i][0] == '-') {
+      fprintf(stderr, "grader: check does not know \"%s\".\nusage: grader check "
+                      "[EXERCISE...] [--timeline] [--no-fail]\n", argv[i]);
+      return 2;
+    } else if (n < 200)
       names[n++] = argv[i];
   }
   gr_exercise_t *sel[200];
   if (resolve(wb, n, names, sel) < 0)
     return 2;
+  static char dir[PATH_MAX];
+  if (timelines) {
+    /* Pictures of this check only: the exercises' old ones go first. */
+    snprintf(dir, sizeof dir, "%s/timeline", wb->build);
+    for (int i = 0; i < (n ? n : wb->nex); i++) {
+      char old[PATH_MAX * 2];
+      snprintf(old, sizeof old, "%s/%s", dir, n ? sel[i]->id : wb->ex[i].id);
+      gr_rmtree(old);
+    }
+    gr_grade_timeline(dir);
+  }
   int failing = check_and_show(wb, sel, n);
   if (failing < 0)
     return 70;

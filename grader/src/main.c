@@ -14,7 +14,9 @@ static const struct command {
   const char *usage;
 } commands[] = {
     {"list", gr_cmd_list, "list                  every exercise in order, with its status"},
-    {"check", gr_cmd_check, "check [EXERCISE...]   build and test your exercises; shows what to do next"},
+    {"check", gr_cmd_check, "check [EXERCISE...] [--timeline]\n"
+                            "                        build and test your exercises; shows what to do next;\n"
+                            "                        --timeline: a picture of each test's loop (build/timeline/)"},
     {"watch", gr_cmd_watch, "watch [EXERCISE]      re-check an exercise each time you save it"},
     {"hint", gr_cmd_hint, "hint EXERCISE         the next hint for an exercise"},
     {"reset", gr_cmd_reset, "reset EXERCISE        restore the exercise's starting file (yours is backed up)"},
@@ -34,6 +36,11 @@ static const struct command {
     {"merge", gr_cmd_merge, "merge --db INTO.db [--force] SHARD.db...   join the gradebooks of shards (same tests only, unless --force)"},
     {"verify", gr_cmd_verify, "verify [--no-sanitize] [--hidden DIR]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
+    {"timeline", gr_cmd_timeline, "timeline TRACE.json [-o PICTURE.svg] [--span MS] [--block MS]\n"
+                                  "                        draw a trace (PROGRAM --trace TRACE.json) as an SVG timeline"},
+    {"pictures", gr_cmd_pictures, "pictures [CHAPTER] [--check]\n"
+                                  "                        remake the lessons' timelines (chapters/*/img/) from real runs;\n"
+                                  "                        --check: only check that their programs still draw them"},
 };
 
 static void usage(FILE *f) {

@@ -56,6 +56,15 @@ void wb__track(struct ev_loop *loop, ev_watcher *w, enum wb_kind kind);
 void wb__untrack(ev_watcher *w);
 void wb__trampoline(struct ev_loop *loop, ev_watcher *w, int revents);
 
+/* Where a message about a blocked loop, work that did not overlap, or a
+ * hang says which picture shows the run: the grader puts the picture's
+ * path there (check --timeline), or the command that draws it. */
+#define WB_TIMELINE_MARK " {timeline}"
+
+/* The events a test's recorder keeps (wb_trace.h), when the grader asks
+ * for its timeline: about 1 MiB, and at most a few MiB of output. */
+#define WB_TEST_TRACE_EVENTS 16384
+
 /* Around each test body: fresh loop, probe, baselines; then teardown. */
 void wb__test_begin(void);
 void wb__test_end(void);
