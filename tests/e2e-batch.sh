@@ -94,8 +94,14 @@ grep -q "$before already graded" "$tmp/k2.txt" && grep -q "Done: $((n - before))
   ok "the same command resumed: $before kept, $((n - before)) graded, each graded once ($rows), scratch cleaned" ||
   { bad "resume: rows $rows"; tail -4 "$tmp/k2.txt"; }
 diff <(cut -d, -f1-5 "$tmp/grades.csv" | grep -v '^carol') \
-  <($G export --db "$tmp/k.db" | cut -d, -f1-5 | grep -v '^carol') >/dev/null &&
-  ok "the resumed gradebook has the same grades as the uninterrupted one" || bad "resumed grades differ"
+  <($G export --db "$tmp/k.db" | cut -d, -f1-5 | grep -v '^carol') >"$tmp/kdiff.txt" &&
+  ok "the resumed gradebook has the same grades as the uninterrupted one" ||
+  { bad "resumed grades differ"; cat "$tmp/kdiff.txt"
+    for who in $(sed -n 's/^[<>] \([^,]*\),.*/\1/p' "$tmp/kdiff.txt" | sort -u); do
+      for book in book k; do
+        echo "    $who in $book.db:"; $G report --db "$tmp/$book.db" "$who" 2>&1 | grep -A3 'FAIL' | head -12
+      done
+    done; }
 
 echo "Stopping politely:"
 $G batch "$class" -j1 --no-cache --db "$tmp/t.db" >"$tmp/t1.txt" 2>&1 &
