@@ -55,6 +55,8 @@ struct wb_server {
   struct conn *conns;
   unsigned answered_own;
   unsigned *answered; /* &answered_own unless shared */
+  unsigned most_open_own;
+  unsigned *most_open; /* &most_open_own unless shared */
   /* Thread mode only. */
   int own_loop;
   pthread_t thread;
@@ -403,6 +405,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents) {
     timer_start(srv->loop, &c->timer, IDLE_TIMEOUT);
     if (++srv->nconns == MAX_CONNS)
       io_stop(srv->loop, &srv->accept_io);
+    /* Only this loop writes the count; other threads and processes read. */
+    if (srv->nconns > __atomic_load_n(srv->most_open, __ATOMIC_RELAXED))
+      __atomic_store_n(srv->most_open, srv->nconns, __ATOMIC_RELAXED);
   }
 }
 
@@ -432,6 +437,7 @@ int wb_server_open(wb_server_t **out, struct ev_loop *loop, const char *host,
   }
   srv->port = ntohs(sa.sin_port);
   srv->answered = &srv->answered_own;
+  srv->most_open = &srv->most_open_own;
   srv->loop = loop;
   ev_io_init(&srv->accept_io, accept_cb, srv->fd, EV_READ);
   srv->accept_io.data = srv;
@@ -463,6 +469,14 @@ unsigned wb_server_answered(const wb_server_t *srv) {
 
 void wb_server_count_into(wb_server_t *srv, unsigned *counter) {
   srv->answered = counter;
+}
+
+unsigned wb_server_most_open(const wb_server_t *srv) {
+  return __atomic_load_n(srv->most_open, __ATOMIC_RELAXED);
+}
+
+void wb_server_most_open_into(wb_server_t *srv, unsigned *counter) {
+  srv->most_open = counter;
 }
 
 /* ---- Thread mode -------------------------------------------------------- */

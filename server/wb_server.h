@@ -58,4 +58,14 @@ unsigned wb_server_answered(const wb_server_t *srv);
  * what a server in a child process did. The counter is updated atomically. */
 void wb_server_count_into(wb_server_t *srv, unsigned *counter);
 
+/* The most connections the server has had open at the same time since it
+ * started: with one request per connection, the most requests a client had
+ * in flight together. Safe to read from another thread. */
+unsigned wb_server_most_open(const wb_server_t *srv);
+
+/* Makes the server keep that number in *counter instead of its own field,
+ * as wb_server_count_into does for answered requests (memory shared with
+ * another process). Only the server's loop writes it, atomically. */
+void wb_server_most_open_into(wb_server_t *srv, unsigned *counter);
+
 #endif /* WB_SERVER_H */

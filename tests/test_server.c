@@ -444,6 +444,49 @@ START_TEST(server_delay_does_not_hold_back_a_later_json_request) {
 }
 END_TEST
 
+START_TEST(server_counts_the_most_connections_open_at_once) {
+  wb_server_t *srv = server_start();
+  int port = wb_server_port(srv);
+  struct reply replies[3];
+  int fds[3];
+  unsigned shared = 0;
+  memset(replies, 0, sizeof replies);
+  ck_assert_uint_eq(wb_server_most_open(srv), 0);
+  for (int i = 0; i < 3; i++) {
+    fds[i] = client_connect(port);
+    client_send(fds[i], "GET /delay/150 HTTP/1.1\r\n\r\n");
+  }
+  for (int i = 0; i < 3; i++) {
+    client_read(fds[i], &replies[i]);
+    ck_assert_int_eq(reply_status(&replies[i]), 200);
+    close(fds[i]);
+  }
+  ck_assert_uint_eq(wb_server_most_open(srv), 3);
+  /* One at a time afterwards: the most stays 3. */
+  struct reply one;
+  memset(&one, 0, sizeof one);
+  fetch(port, "GET /json HTTP/1.1\r\n\r\n", &one);
+  ck_assert_uint_eq(wb_server_most_open(srv), 3);
+  wb_server_stop(srv);
+
+  /* Shared: the count goes to the caller's memory. */
+  struct ev_loop *l = ev_loop_new(EVFLAG_AUTO);
+  wb_server_t *local;
+  ck_assert_int_eq(wb_server_open(&local, l, "127.0.0.1", 0), 0);
+  wb_server_most_open_into(local, &shared);
+  int fd = client_connect(wb_server_port(local));
+  for (int i = 0; i < 100 && shared == 0; i++) {
+    usleep(1000);
+    ev_run(l, EVRUN_NOWAIT); /* accepts the connection */
+  }
+  ck_assert_uint_eq(shared, 1);
+  ck_assert_uint_eq(wb_server_most_open(local), 1);
+  close(fd);
+  wb_server_close(local);
+  ev_loop_destroy(l);
+}
+END_TEST
+
 START_TEST(server_status_path_answers_404_and_503_with_that_status) {
   wb_server_t *srv = server_start();
   struct reply r;
@@ -591,6 +634,7 @@ int main(void) {
   tcase_add_test(tc,
                  server_on_callers_loop_lets_ev_run_return_when_clients_finish);
   tcase_add_test(tc, server_delay_does_not_hold_back_a_later_json_request);
+  tcase_add_test(tc, server_counts_the_most_connections_open_at_once);
   tcase_add_test(tc, server_status_path_answers_404_and_503_with_that_status);
   tcase_add_test(tc, server_unknown_path_is_404);
   tcase_add_test(tc, server_malformed_request_line_is_400);
