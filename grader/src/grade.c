@@ -29,7 +29,7 @@
 
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "13"
+#define CACHE_VERSION "14"
 /* Learner files see the POSIX and GNU functions (usleep, strdup, asprintf)
  * as the chapter programs do; defined empty, so that a file's own
  * `#define _GNU_SOURCE` is the same definition and not a warning. */
@@ -270,6 +270,11 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   } else {
     static const char *const tf[] = {TEST_CFLAGS, NULL};
     add_args(job, &n, tf);
+    /* Paths relative to the workbook (what messages show), whichever copy
+     * of it compiled the test first: cached objects are shared by content. */
+    char map[PATH_MAX + 32];
+    snprintf(map, sizeof map, "-ffile-prefix-map=%s/=", wb->root);
+    job->argv[n++] = gr_xstrdup(map);
   }
   if (c->opt->sanitize)
     add_words(job, &n, WB_SAN);

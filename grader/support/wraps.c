@@ -9,9 +9,22 @@
 
 #include <stddef.h>
 
+/* A timer counts from the loop's cached time. Between two runs of the
+ * loop that time stands still while the test's own code goes on, so a
+ * timer started from the test body would count from a moment already
+ * past and fire early by the test's clock (a correct program then looks
+ * "too soon" on a busy machine). Outside ev_run, the cached time is
+ * brought up to date first; inside, it is left alone, so that timers
+ * started in one callback keep one base and fire in one iteration. */
+static void fresh_now(struct ev_loop *loop) {
+  if (ev_depth(loop) == 0)
+    ev_now_update(loop);
+}
+
 #define X(type)                                                                \
   void __wrap_ev_##type##_start(struct ev_loop *loop, ev_##type *w);          \
   void __wrap_ev_##type##_start(struct ev_loop *loop, ev_##type *w) {         \
+    fresh_now(loop);                                                           \
     __real_ev_##type##_start(loop, w);                                         \
     wb__track(loop, (ev_watcher *)w, WB_KIND_##type);                          \
   }                                                                            \
@@ -27,6 +40,7 @@ WB_WATCHER_TYPES(X)
 void __real_ev_timer_again(struct ev_loop *loop, ev_timer *w);
 void __wrap_ev_timer_again(struct ev_loop *loop, ev_timer *w);
 void __wrap_ev_timer_again(struct ev_loop *loop, ev_timer *w) {
+  fresh_now(loop);
   __real_ev_timer_again(loop, w);
   if (ev_is_active(w))
     wb__track(loop, (ev_watcher *)w, WB_KIND_timer);
@@ -40,6 +54,7 @@ void __wrap_ev_once(struct ev_loop *loop, int fd, int events,
                     ev_tstamp timeout, wb_once_cb_t cb, void *arg);
 void __wrap_ev_once(struct ev_loop *loop, int fd, int events,
                     ev_tstamp timeout, wb_once_cb_t cb, void *arg) {
+  fresh_now(loop);
   wb__once(loop, fd, events, timeout, cb, arg);
 }
 
