@@ -362,10 +362,10 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
     verdict(0, "mutants: cannot make a scratch folder");
     return;
   }
-  /* Twice the cores: a mutant's tests mostly wait (on timers, or for a
-   * hang's deadline). */
+  /* Four times the cores: a mutant's tests mostly wait (on timers, or for
+   * a hang's deadline), not compute. */
   gr_options_t mopt = *opt;
-  mopt.jobs = 2 * opt->jobs;
+  mopt.jobs = 4 * opt->jobs;
   opt = &mopt;
   gr_engine_init(opt->jobs);
   double start = gr_now();
