@@ -681,7 +681,7 @@ int wb__describe_stuck(char *buf, size_t len) {
  * count as the learner's, and a learner's blocked loop does not block it. */
 static pid_t server_pid;
 static int server_port;
-static unsigned *server_count; /* shared with the child */
+static unsigned *server_count; /* shared with the child: answered, most open */
 static char url_ring[8][512];
 static int url_next;
 
@@ -702,6 +702,7 @@ static void server_child(int ready_fd) {
   int port = -1;
   if (loop && wb_server_open(&srv, loop, "127.0.0.1", 0) == 0) {
     wb_server_count_into(srv, server_count);
+    wb_server_most_open_into(srv, server_count + 1);
     port = wb_server_port(srv);
   }
   if (write(ready_fd, &port, sizeof port) != sizeof port || port < 0)
@@ -718,7 +719,7 @@ static void server_child(int ready_fd) {
 
 static void server_start(void) {
   int p[2];
-  server_count = mmap(NULL, sizeof *server_count, PROT_READ | PROT_WRITE,
+  server_count = mmap(NULL, 2 * sizeof *server_count, PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   ck_assert_msg(server_count != MAP_FAILED, "could not share memory with the server");
   ck_assert_msg(pipe(p) == 0, "could not create a pipe for the server");
@@ -744,7 +745,7 @@ static void server_stop(void) {
   if (server_pid > 0) {
     kill(server_pid, SIGKILL);
     waitpid(server_pid, NULL, 0);
-    munmap(server_count, sizeof *server_count);
+    munmap(server_count, 2 * sizeof *server_count);
   }
   server_pid = 0;
   server_port = 0;
@@ -763,4 +764,8 @@ const char *wb_server_url(const char *path) {
 
 unsigned wb_server_requests(void) {
   return server_pid ? __atomic_load_n(server_count, __ATOMIC_RELAXED) : 0;
+}
+
+unsigned wb_server_most_in_flight(void) {
+  return server_pid ? __atomic_load_n(server_count + 1, __ATOMIC_RELAXED) : 0;
 }

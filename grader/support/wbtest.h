@@ -134,4 +134,8 @@ const char *wb_server_url(const char *path);
 /* How many requests the server has answered so far in this test. */
 unsigned wb_server_requests(void);
 
+/* The most connections the server had open at once so far in this test: a
+ * fact that says how many requests really were in flight together. */
+unsigned wb_server_most_in_flight(void);
+
 #endif /* WBTEST_H */

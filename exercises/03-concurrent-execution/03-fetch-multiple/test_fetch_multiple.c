@@ -183,6 +183,12 @@ WB_TEST(requests_overlap, 3) {
   wb_run(wb_loop(), 1500);
   wb_assert_calls(g.rec.done_calls, 1, "the done callback");
   wb_assert_no_block(NO_BLOCK_MS);
+  ck_assert_msg(wb_server_most_in_flight() == 4,
+                "the server had at most %u of the 4 requests open at once: "
+                "all of them must be in flight together (each added to the "
+                "shared multi handle before the loop runs), not one after "
+                "another",
+                wb_server_most_in_flight());
   wb_assert_overlap(wb_elapsed_ms() - g.started_ms, 300, 4);
   fm_client_free(c);
 }
