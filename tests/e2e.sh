@@ -98,10 +98,13 @@ grep -q '"exercises"' "$tmp/report.json" && ok "JSON report" || bad "JSON report
 #      [, needs bubblewrap][, no process "NAME" left] */
 # The score is the named exercise's, by default the first exercise's.
 echo "Honest submissions written differently (tests/honest/: full marks each):"
+# They are written for the week-02 exercises, and graded on that assignment.
+A=assignments/week-02.txt
+all_a=$(awk '!/^#/ && NF >= 2 { s += $2 } END { print s }' "$A")
 for d in tests/honest/*/; do
-  $G grade "$d" --no-cache >"$tmp/honest.txt" 2>&1
-  [ "$(total "$tmp/honest.txt")" = "$all" ] && ok "$(basename "$d"): $all/$all" ||
-    { bad "$(basename "$d"): $(total "$tmp/honest.txt")/$all"; grep -B1 -A3 'FAIL\|unusable\|error' "$tmp/honest.txt" | head -12; }
+  $G grade "$d" --no-cache --assignment "$A" >"$tmp/honest.txt" 2>&1
+  [ "$(total "$tmp/honest.txt")" = "$all_a" ] && ok "$(basename "$d"): $all_a/$all_a" ||
+    { bad "$(basename "$d"): $(total "$tmp/honest.txt")/$all_a"; grep -B1 -A3 'FAIL\|unusable\|error' "$tmp/honest.txt" | head -12; }
 done
 
 echo "Hostile submissions (for $first unless they say otherwise):"

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 ok() { echo "  ok    $*"; pass=$((pass + 1)); }
 bad() { echo "  FAIL  $*"; fail=$((fail + 1)); }
-total() { sed -n 's/^Total: \([0-9]*\)\/\([0-9]*\) points.*/\1/p' "$1"; }
+total() { sed -n 's/^Total: \([0-9.]*\)\/\([0-9.]*\) points.*/\1/p' "$1"; }
 ex_score() { sed -n "s|^$2 *\([0-9]*\)/.*|\1|p" "$1"; } # file, exercise id
 mapfile -t exs < <(cd exercises && ls -d [0-9][0-9]-*/[0-9][0-9]-*)
 first=${exs[0]}
