@@ -249,11 +249,9 @@ static struct tloop *loop_of_check(ev_check *w) {
   return (struct tloop *)((char *)w - offsetof(struct tloop, check));
 }
 
-/* The loop is about to poll: the callbacks it ran since it last polled
- * were one running phase. */
-static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
-  struct tloop *l = loop_of_prepare(w);
-  (void)loop, (void)revents;
+/* The loop moved from one phase to the next: the phase that began at
+ * *ended (if any) becomes an event of `kind`, and the next begins now. */
+static void phase_switch(struct tloop *l, double *ended, int kind, double *begins) {
   if (!wb__trace_on)
     return;
   pthread_mutex_lock(&mu);
@@ -261,12 +259,20 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
     l->foreign = 1;
   } else {
     double t = now_us();
-    if (l->run_since >= 0)
-      ev_new(T_RUN, l->run_since, t)->loop = (uint8_t)(l - loops + 1);
-    l->run_since = -1;
-    l->poll_since = t;
+    if (*ended >= 0)
+      ev_new(kind, *ended, t)->loop = (uint8_t)(l - loops + 1);
+    *ended = -1;
+    *begins = t;
   }
   pthread_mutex_unlock(&mu);
+}
+
+/* The loop is about to poll: the callbacks it ran since it last polled
+ * were one running phase. */
+static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
+  struct tloop *l = loop_of_prepare(w);
+  (void)loop, (void)revents;
+  phase_switch(l, &l->run_since, T_RUN, &l->poll_since);
 }
 
 /* It polled: at EV_MAXPRI this runs before every other callback of the
@@ -274,19 +280,7 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents) {
 static void check_cb(struct ev_loop *loop, ev_check *w, int revents) {
   struct tloop *l = loop_of_check(w);
   (void)loop, (void)revents;
-  if (!wb__trace_on)
-    return;
-  pthread_mutex_lock(&mu);
-  if (!is_owner()) {
-    l->foreign = 1;
-  } else {
-    double t = now_us();
-    if (l->poll_since >= 0)
-      ev_new(T_POLL, l->poll_since, t)->loop = (uint8_t)(l - loops + 1);
-    l->poll_since = -1;
-    l->run_since = t;
-  }
-  pthread_mutex_unlock(&mu);
+  phase_switch(l, &l->poll_since, T_POLL, &l->run_since);
 }
 
 static int loop_find(const struct ev_loop *loop) {

@@ -14,18 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int npass, nfail;
-
-static void verdict(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void verdict(int ok, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs(ok ? "  ok    " : "  FAIL  ", stdout);
-  vprintf(fmt, ap);
-  fputc('\n', stdout);
-  va_end(ap);
-  ok ? npass++ : nfail++;
-}
 
 /* ---- Chapter programs ------------------------------------------------------ */
 
@@ -89,7 +77,7 @@ static int run_programs(gr_workbook_t *wb) {
     const char *exp = text.data ? strstr(text.data, " * expect: ") : NULL;
     const char *sym = text.data ? strstr(text.data, " * symptom: ") : NULL;
     if (!exp && !sym) {
-      verdict(0, "%s: its opening comment has no \"expect:\" or \"symptom:\" line", name);
+      gr_verdict(0, "%s: its opening comment has no \"expect:\" or \"symptom:\" line", name);
       gr_buf_free(&text);
       continue;
     }
@@ -98,7 +86,7 @@ static int run_programs(gr_workbook_t *wb) {
     snprintf(condbuf, sizeof condbuf, "%.*s", (int)strcspn(cond, "\n"), cond);
     gr_buf_free(&text);
     if (!gr_is_file(bin)) {
-      verdict(0, "%s: not built (run `make examples`)", name);
+      gr_verdict(0, "%s: not built (run `make examples`)", name);
       continue;
     }
     gr_job_t job = {0};
@@ -116,20 +104,20 @@ static int run_programs(gr_workbook_t *wb) {
       snprintf(measured, sizeof measured, "%.*s ", (int)strcspn(m, "\n"), m + 9);
     char why[256];
     if (job.timed_out) {
-      verdict(0, "%s: did not finish within 20 s", name);
+      gr_verdict(0, "%s: did not finish within 20 s", name);
     } else if (!WIFEXITED(job.status) || WEXITSTATUS(job.status) != 0) {
-      verdict(0, "%s: exited with status %d\n%s", name,
+      gr_verdict(0, "%s: exited with status %d\n%s", name,
               WIFEXITED(job.status) ? WEXITSTATUS(job.status) : -1, out);
     } else if (!m) {
-      verdict(0, "%s: printed no \"measured:\" line", name);
+      gr_verdict(0, "%s: printed no \"measured:\" line", name);
     } else if (!conditions_hold(condbuf, measured, why, sizeof why)) {
-      verdict(0, "%s: %s %s: %s", name, exp ? "expected" : "should show",
+      gr_verdict(0, "%s: %s %s: %s", name, exp ? "expected" : "should show",
               condbuf, why);
     } else if (exp) {
-      verdict(1, "%s: runs as expected (%s)", name, why);
+      gr_verdict(1, "%s: runs as expected (%s)", name, why);
     } else {
       const char *words = strchr(condbuf, '(');
-      verdict(1, "%s: shows its symptom%s%.*s (%s)", name, words ? ", " : "",
+      gr_verdict(1, "%s: shows its symptom%s%.*s (%s)", name, words ? ", " : "",
               words ? (int)strcspn(words + 1, ")") : 0, words ? words + 1 : "", why);
     }
     gr_buf_free(&job.out);
@@ -142,8 +130,8 @@ int gr_cmd_examples(gr_workbook_t *wb, int argc, char **argv) {
   (void)argc, (void)argv;
   printf("Chapter programs:\n");
   run_programs(wb);
-  printf("examples: %d passed, %d failed\n", npass, nfail);
-  return nfail > 0;
+  printf("examples: %d passed, %d failed\n", gr_verdicts(1), gr_verdicts(0));
+  return gr_verdicts(0) > 0;
 }
 
 /* ---- Listings ------------------------------------------------------------------ */
@@ -181,7 +169,7 @@ static void check_listings(gr_workbook_t *wb) {
       const char *body = fence ? strchr(fence + 1, '\n') : NULL;
       const char *end = body ? strstr(body, "\n```") : NULL;
       if (!end) {
-        verdict(0, "chapters/%s/README.md: listing of %s has no code block", chname, spec);
+        gr_verdict(0, "chapters/%s/README.md: listing of %s has no code block", chname, spec);
         bad++;
         continue;
       }
@@ -190,7 +178,7 @@ static void check_listings(gr_workbook_t *wb) {
       char path[PATH_MAX * 2];
       snprintf(path, sizeof path, "%s/%s", chdir_, spec);
       if (gr_read_file(path, 4 << 20, &file) < 0) {
-        verdict(0, "chapters/%s/README.md: listed file %s does not exist", chname, spec);
+        gr_verdict(0, "chapters/%s/README.md: listed file %s does not exist", chname, spec);
         bad++;
         continue;
       }
@@ -212,14 +200,14 @@ static void check_listings(gr_workbook_t *wb) {
       while (have > 0 && body[have - 1] == '\n')
         have--;
       if (want != have || memcmp(from, body, want) != 0) {
-        verdict(0, "chapters/%s/README.md: the listing of %s differs from the file", chname, spec);
+        gr_verdict(0, "chapters/%s/README.md: the listing of %s differs from the file", chname, spec);
         bad++;
       }
       gr_buf_free(&file);
       s = end;
     }
     if (!bad)
-      verdict(1, "chapters/%s/README.md: %d listing%s match their files", chname,
+      gr_verdict(1, "chapters/%s/README.md: %d listing%s match their files", chname,
               count, count == 1 ? "" : "s");
     gr_buf_free(&md);
   }
@@ -359,7 +347,7 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
   int nm = 0;
   char tmp[] = "/tmp/wb-mutants-XXXXXX";
   if (!mkdtemp(tmp)) {
-    verdict(0, "mutants: cannot make a scratch folder");
+    gr_verdict(0, "mutants: cannot make a scratch folder");
     return;
   }
   /* Four times the cores: a mutant's tests mostly wait (on timers, or for
@@ -390,19 +378,19 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
         char why[256];
         if (gr_mkdirs(m->dir) < 0 ||
             mutant_upload(wb, m, gl.gl_pathv[k], why, sizeof why) < 0) {
-          verdict(0, "%s/%s: %s", ex->id, m->name, why);
+          gr_verdict(0, "%s/%s: %s", ex->id, m->name, why);
           continue;
         }
         count++;
         if (gr_grade_start(wb, m->dir, &m->ex, 1, opt, &m->g, NULL, NULL) < 0)
-          verdict(0, "%s/%s: could not start grading it", ex->id, m->name);
+          gr_verdict(0, "%s/%s: could not start grading it", ex->id, m->name);
         else
           nm++;
       }
       globfree(&gl);
     }
     if (count < MIN_MUTANTS)
-      verdict(0, "%s: %d mutant%s under tests/mutants/%s/; the bar is %d "
+      gr_verdict(0, "%s: %d mutant%s under tests/mutants/%s/; the bar is %d "
                  "wrong-but-plausible versions, each breaking one promise",
               ex->id, count, count == 1 ? "" : "s", ex->id, MIN_MUTANTS);
   }
@@ -413,20 +401,20 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
     char by[1024];
     caught_by(e, by, sizeof by);
     if (gr_ex_incomplete(e)) {
-      verdict(0, "%s/%s: could not be graded: %s", m->ex->id, m->name,
+      gr_verdict(0, "%s/%s: could not be graded: %s", m->ex->id, m->name,
               e->detail ? e->detail : "a test could not run");
     } else if (e->state != GR_EX_BUILT) {
-      verdict(0, "%s/%s: does not build (a mutant must compile, so a test "
+      gr_verdict(0, "%s/%s: does not build (a mutant must compile, so a test "
                  "catches it):\n%s", m->ex->id, m->name, e->detail ? e->detail : "");
     } else if (gr_full(e->score, e->max)) {
-      verdict(0, "%s/%s: SURVIVED with %s/%s: no test checks that %s",
+      gr_verdict(0, "%s/%s: SURVIVED with %s/%s: no test checks that %s",
               m->ex->id, m->name, GR_PTS(e->score), GR_PTS(e->max), m->promise);
     } else if (m->core && e->score * 3 > e->max + 1e-6) {
-      verdict(0, "%s/%s: misses the core idea (%s) but keeps %s/%s, more "
+      gr_verdict(0, "%s/%s: misses the core idea (%s) but keeps %s/%s, more "
                  "than a third; caught by %s",
               m->ex->id, m->name, m->promise, GR_PTS(e->score), GR_PTS(e->max), by);
     } else {
-      verdict(1, "%s/%s: %s/%s, caught by %s", m->ex->id, m->name,
+      gr_verdict(1, "%s/%s: %s/%s, caught by %s", m->ex->id, m->name,
               GR_PTS(e->score), GR_PTS(e->max), by);
     }
     gr_grading_free(&m->g);
@@ -456,18 +444,18 @@ static void check_layout(gr_workbook_t *wb) {
     int points = ex->ntests > 0 && ex->max_points > 0;
     for (int t = 0; t < ex->ntests; t++)
       if (!(ex->tests[t].points > 0)) {
-        verdict(0, "%s: test %s is worth nothing: every WB_TEST needs points "
+        gr_verdict(0, "%s: test %s is worth nothing: every WB_TEST needs points "
                    "(a test worth 0 cannot tell a learner anything)",
                 ex->id, ex->tests[t].name);
         points = 1; /* said once, here */
       }
     int ok = nh > 0 && ex->nfiles > 0 && sol && unique && points;
-    verdict(ok, "%s: layout%s%s%s%s%s", ex->id, ok ? " (README with hints, stub, tests with points, solution)" : ":",
+    gr_verdict(ok, "%s: layout%s%s%s%s%s", ex->id, ok ? " (README with hints, stub, tests with points, solution)" : ":",
             nh ? "" : " no hints in README.md;", ex->nfiles ? "" : " no learner file;",
             sol ? "" : " a solution file is missing;",
             unique ? "" : " a learner file name is used by another exercise;");
     if (!points)
-      verdict(0, "%s: no WB_TEST(name, points) with points", ex->id);
+      gr_verdict(0, "%s: no WB_TEST(name, points) with points", ex->id);
   }
 }
 
@@ -503,7 +491,7 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
   for (int i = 0; i < g.nex; i++) {
     gr_ex_result_t *e = &g.ex[i];
     int ok = e->state == GR_EX_BUILT && gr_full(e->score, e->max);
-    verdict(ok, "%s: solution scores %s/%s", e->ex->id, GR_PTS(e->score), GR_PTS(e->max));
+    gr_verdict(ok, "%s: solution scores %s/%s", e->ex->id, GR_PTS(e->score), GR_PTS(e->max));
     if (!ok) {
       if (e->detail && *e->detail)
         printf("%s\n", e->detail);
@@ -526,7 +514,7 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
       return 70;
     for (int i = 0; i < g.nex; i++) {
       gr_ex_result_t *e = &g.ex[i];
-      verdict(e->score == 0 && e->state == GR_EX_BUILT,
+      gr_verdict(e->score == 0 && e->state == GR_EX_BUILT,
               "%s: stub compiles and scores %s/%s", e->ex->id, GR_PTS(e->score),
               GR_PTS(e->max));
     }
@@ -535,10 +523,10 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
     check_layout(wb);
     printf("Lessons:\n");
     check_listings(wb);
-    gr_pictures_verify(wb, verdict);
+    gr_pictures_verify(wb);
     printf("Chapter programs:\n");
     run_programs(wb);
   }
-  printf("verify: %d passed, %d failed\n", npass, nfail);
-  return nfail > 0;
+  printf("verify: %d passed, %d failed\n", gr_verdicts(1), gr_verdicts(0));
+  return gr_verdicts(0) > 0;
 }

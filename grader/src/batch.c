@@ -471,9 +471,8 @@ int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv) {
 /* One CSV field (RFC 4180). A leading = + - @ tab or carriage return is
  * defused so that a spreadsheet never runs a submission's name as a
  * formula. */
-/* How many different sets of tests (and points) graded the rows of `db`'s
- * schema `schema` ("main" or "src"), together with those of "main" when
- * both is set. */
+/* How many different sets of tests (and points) graded the submissions of
+ * `db`; with_src: of its main gradebook and the attached "src" together. */
 static int test_sets(sqlite3 *db, int with_src) {
   sqlite3_stmt *q;
   int kinds = 0;

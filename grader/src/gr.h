@@ -33,6 +33,8 @@ int gr_is_file(const char *path);
 /* 64-bit FNV-1a, chained: hash = gr_hash(hash, data, len). */
 unsigned long long gr_hash(unsigned long long h, const void *data, size_t len);
 #define GR_HASH_INIT 1469598103934665603ULL
+/* Chains what a file holds (nothing, if it cannot be read), then a NUL. */
+unsigned long long gr_hash_file(unsigned long long h, const char *path);
 
 /* Points as people write them: "3", "2.5", "1.33" (at most two decimals,
  * no trailing zeros), in buf, which it returns. */
@@ -41,6 +43,11 @@ const char *gr_pts(double v, char buf[32]);
 /* Whether a score is the whole of its maximum (sums of shares may differ in
  * the last bits). */
 int gr_full(double score, double max);
+
+/* Prints "  ok    TEXT" or "  FAIL  TEXT" and counts it; gr_verdicts(1)
+ * and gr_verdicts(0) say how many of each were printed so far. */
+void gr_verdict(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int gr_verdicts(int ok);
 
 /* Wall clock, monotonic, in seconds. */
 double gr_now(void);
@@ -528,7 +535,6 @@ void gr_grade_timeline(const char *dir);
 
 /* verify: every picture a lesson names exists, and its program, run again,
  * still draws it (same rows, same kinds of bars). */
-void gr_pictures_verify(gr_workbook_t *wb,
-                        void (*verdict)(int ok, const char *fmt, ...));
+void gr_pictures_verify(gr_workbook_t *wb);
 
 #endif /* GR_H */

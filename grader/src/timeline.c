@@ -1090,9 +1090,9 @@ static void picture_free(struct picture *p) {
   p->nargs = 0;
 }
 
-/* The pictures of one lesson; problems go to `verdict` (or stderr). */
+/* The pictures of one lesson; when `judge`, its problems are verdicts. */
 static int lesson_pictures(const gr_workbook_t *wb, const char *readme, struct picture *ps,
-                           int max, void (*verdict)(int ok, const char *fmt, ...)) {
+                           int max, int judge) {
   gr_buf_t md = {0};
   if (gr_read_file(readme, 4 << 20, &md) < 0 || !md.data)
     return 0;
@@ -1134,8 +1134,8 @@ static int lesson_pictures(const gr_workbook_t *wb, const char *readme, struct p
       char rel[PATH_MAX];
       snprintf(rel, sizeof rel, "%.*s", (int)strcspn(img + 2, ")"), img + 2);
       if (!pending) {
-        if (verdict)
-          verdict(0, "chapters/%s/README.md:%d: the picture %s has no \"<!-- picture: "
+        if (judge)
+          gr_verdict(0, "chapters/%s/README.md:%d: the picture %s has no \"<!-- picture: "
                      "PROGRAM ARGS -->\" line above it saying which program draws it",
                   chapter, line, rel);
         continue;
@@ -1146,8 +1146,8 @@ static int lesson_pictures(const gr_workbook_t *wb, const char *readme, struct p
       pending = NULL;
     }
   }
-  if (pending && verdict)
-    verdict(0, "chapters/%s/README.md: \"<!-- picture: %s -->\" is not followed by an "
+  if (pending && judge)
+    gr_verdict(0, "chapters/%s/README.md: \"<!-- picture: %s -->\" is not followed by an "
                "image ![...](img/NAME.svg)", chapter, pending);
   gr_buf_free(&md);
   return n;
@@ -1225,25 +1225,13 @@ static void glob_lessons(const gr_workbook_t *wb, glob_t *gl) {
     gl->gl_pathc = 0;
 }
 
-static int check_failed, check_passed;
-
-static void check_verdict(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check_verdict(int ok, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs(ok ? "  ok    " : "  FAIL  ", stdout);
-  vprintf(fmt, ap);
-  fputc('\n', stdout);
-  va_end(ap);
-  ok ? check_passed++ : check_failed++;
-}
 
 int gr_cmd_pictures(gr_workbook_t *wb, int argc, char **argv) {
   if (argc == 1 && !strcmp(argv[0], "--check")) {
     /* What verify does with the pictures, alone. */
-    gr_pictures_verify(wb, check_verdict);
-    printf("pictures: %d still drawn as they are, %d not\n", check_passed, check_failed);
-    return check_failed > 0;
+    gr_pictures_verify(wb);
+    printf("pictures: %d still drawn as they are, %d not\n", gr_verdicts(1), gr_verdicts(0));
+    return gr_verdicts(0) > 0;
   }
   for (int a = 0; a < argc; a++)
     if (argv[a][0] == '-') {
@@ -1256,7 +1244,7 @@ int gr_cmd_pictures(gr_workbook_t *wb, int argc, char **argv) {
   int made = 0, failed = 0;
   for (size_t i = 0; i < gl.gl_pathc; i++) {
     struct picture ps[32];
-    int n = lesson_pictures(wb, gl.gl_pathv[i], ps, 32, NULL);
+    int n = lesson_pictures(wb, gl.gl_pathv[i], ps, 32, 0);
     for (int k = 0; k < n; k++) {
       struct picture *p = &ps[k];
       int wanted = argc == 0;
@@ -1378,12 +1366,12 @@ static void signature_diff(json_t *was, json_t *now, char *out, size_t len) {
   }
 }
 
-void gr_pictures_verify(gr_workbook_t *wb, void (*verdict)(int ok, const char *fmt, ...)) {
+void gr_pictures_verify(gr_workbook_t *wb) {
   glob_t gl;
   glob_lessons(wb, &gl);
   for (size_t i = 0; i < gl.gl_pathc; i++) {
     struct picture ps[32];
-    int n = lesson_pictures(wb, gl.gl_pathv[i], ps, 32, verdict);
+    int n = lesson_pictures(wb, gl.gl_pathv[i], ps, 32, 1);
     for (int k = 0; k < n; k++) {
       struct picture *p = &ps[k];
       char recipe[256] = "", err[1024], trace[PATH_MAX + 64], diff[1024];
@@ -1394,21 +1382,21 @@ void gr_pictures_verify(gr_workbook_t *wb, void (*verdict)(int ok, const char *f
       snprintf(dir, sizeof dir, "%s/pictures", wb->build);
       gr_mkdirs(dir);
       if (!gr_is_file(p->image)) {
-        verdict(0, "%s: the lesson shows it, but it does not exist: run `make pictures`", p->shown);
+        gr_verdict(0, "%s: the lesson shows it, but it does not exist: run `make pictures`", p->shown);
       } else if (!was) {
-        verdict(0, "%s: not a picture the workbook drew (no wb-timeline metadata): run "
+        gr_verdict(0, "%s: not a picture the workbook drew (no wb-timeline metadata): run "
                    "`make pictures`", p->shown);
       } else if (strcmp(recipe, p->recipe)) {
-        verdict(0, "%s: drawn from `%s`, but the lesson says `%s`: run `make pictures`",
+        gr_verdict(0, "%s: drawn from `%s`, but the lesson says `%s`: run `make pictures`",
                 p->shown, recipe, p->recipe);
       } else if (picture_run(wb, p, trace, err, sizeof err) < 0 ||
                  picture_draw(wb, p, trace, NULL, &now, err, sizeof err) < 0) {
-        verdict(0, "%s: %s", p->shown, err);
+        gr_verdict(0, "%s: %s", p->shown, err);
       } else if (signature_diff(was, now, diff, sizeof diff), diff[0]) {
-        verdict(0, "%s: `%s` no longer draws it: %s. If the program changed on purpose, "
+        gr_verdict(0, "%s: `%s` no longer draws it: %s. If the program changed on purpose, "
                    "run `make pictures`", p->shown, p->recipe, diff);
       } else {
-        verdict(1, "%s: `%s` still draws it (%zu rows, same kinds of bars)", p->shown,
+        gr_verdict(1, "%s: `%s` still draws it (%zu rows, same kinds of bars)", p->shown,
                 p->recipe, json_array_size(now));
       }
       unlink(trace);

@@ -254,3 +254,28 @@ const char *gr_pts(double v, char buf[32]) {
 int gr_full(double score, double max) {
   return max > 0 && score > max - 1e-6;
 }
+
+/* One tally for the process: each command that judges (verify, examples,
+ * pictures --check) runs alone in its grader. */
+static int verdicts[2];
+
+void gr_verdict(int ok, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs(ok ? "  ok    " : "  FAIL  ", stdout);
+  vprintf(fmt, ap);
+  fputc('\n', stdout);
+  va_end(ap);
+  verdicts[!!ok]++;
+}
+
+int gr_verdicts(int ok) { return verdicts[!!ok]; }
+
+unsigned long long gr_hash_file(unsigned long long h, const char *path) {
+  gr_buf_t b = {0};
+  if (gr_read_file(path, 64 << 20, &b) == 0)
+    h = gr_hash(h, b.data, b.len);
+  h = gr_hash(h, "\0", 1);
+  gr_buf_free(&b);
+  return h;
+}
