@@ -83,14 +83,6 @@ static gr_job_t *new_job(void) {
 
 /* ---- Compiling --------------------------------------------------------- */
 
-static unsigned long long hash_file(unsigned long long h, const char *path) {
-  gr_buf_t b = {0};
-  if (gr_read_file(path, 64 << 20, &b) == 0)
-    h = gr_hash(h, b.data, b.len);
-  h = gr_hash(h, "\0", 1);
-  gr_buf_free(&b);
-  return h;
-}
 
 /* The C files of a folder, in name order: the headers only (`sources`
  * 0), or the .c files too. */
@@ -118,7 +110,7 @@ static unsigned long long hash_folder(unsigned long long h, const char *dir, int
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s/%s", dir, names[i]);
     h = gr_hash(h, names[i], strlen(names[i]));
-    h = hash_file(h, p);
+    h = gr_hash_file(h, p);
     free(names[i]);
   }
   return h;
@@ -237,12 +229,12 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   key = gr_hash(key, WB_CC, strlen(WB_CC));
   key = gr_hash(key, san, strlen(san) + 1);
   key = gr_hash(key, learner ? "L" : "T", 1);
-  key = hash_file(key, src);
+  key = gr_hash_file(key, src);
   key = hash_headers(key, ex->dir);
   if (!learner) {
     char wbtest[PATH_MAX];
     snprintf(wbtest, sizeof wbtest, "%s/grader/support/wbtest.h", wb->root);
-    key = hash_file(key, wbtest);
+    key = gr_hash_file(key, wbtest);
   }
   c->keys[index] = key;
   cache_path(wb, key, ".o", c->objs[index]);
@@ -1364,7 +1356,7 @@ unsigned long long gr_submission_hash(const gr_workbook_t *wb, const char *dir) 
       h = gr_hash(h, &mode, sizeof mode);
       h = gr_hash(h, path + strlen(dir), strlen(path + strlen(dir)) + 1);
       if (S_ISREG(st.st_mode))
-        h = hash_file(h, path);
+        h = gr_hash_file(h, path);
     }
   }
   return h;
@@ -1385,7 +1377,7 @@ unsigned long long gr_tests_hash(const gr_workbook_t *wb, const gr_options_t *o)
     h = gr_hash(h, ex->id, strlen(ex->id) + 1);
     h = hash_headers(h, ex->dir);
     for (int s = 0; s < ex->nsources; s++)
-      h = hash_file(h, ex->sources[s]);
+      h = gr_hash_file(h, ex->sources[s]);
     for (int t = 0; t < ex->ntests; t++) {
       h = gr_hash(h, ex->tests[t].name, strlen(ex->tests[t].name) + 1);
       h = gr_hash(h, &ex->tests[t].points, sizeof ex->tests[t].points);
