@@ -124,6 +124,7 @@ typedef struct gr_workbook {
   gr_exercise_t *ex;
   char assignment[160]; /* its title, when an assignment picked exercises */
   char assignment_file[PATH_MAX]; /* a handout's .assignment, not applied yet */
+  char only[64]; /* verify --only: the chapters whose folder starts so ("" all) */
 } gr_workbook_t;
 
 /* Finds the workbook (the folder above this program's build/ folder) and

@@ -34,7 +34,7 @@ static const struct command {
                                 "                        the class at a glance: scores, exercises, tests, who to look at;\n"
                                 "                        --html: one self-contained page; --similarity: flag near-identical pairs (sim_c)"},
     {"merge", gr_cmd_merge, "merge --db INTO.db [--force] SHARD.db...   join the gradebooks of shards (same tests only, unless --force)"},
-    {"verify", gr_cmd_verify, "verify [--no-sanitize] [--hidden DIR]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
+    {"verify", gr_cmd_verify, "verify [--no-sanitize] [--hidden DIR] [--only NN]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
     {"timeline", gr_cmd_timeline, "timeline TRACE.json [-o PICTURE.svg] [--span MS] [--block MS]\n"
                                   "                        draw a trace (PROGRAM --trace TRACE.json) as an SVG timeline"},

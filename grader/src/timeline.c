@@ -1220,7 +1220,7 @@ static int picture_draw(const gr_workbook_t *wb, const struct picture *p, const 
 
 static void glob_lessons(const gr_workbook_t *wb, glob_t *gl) {
   char pattern[PATH_MAX];
-  snprintf(pattern, sizeof pattern, "%s/chapters/*/README.md", wb->root);
+  snprintf(pattern, sizeof pattern, "%s/chapters/%s*/README.md", wb->root, wb->only);
   if (glob(pattern, 0, NULL, gl) != 0)
     gl->gl_pathc = 0;
 }
