@@ -444,7 +444,11 @@ void wb__test_begin(void) {
     main_thread = pthread_self();
     main_thread_set = 1;
   }
-  test_loop = ev_loop_new(EVFLAG_AUTO);
+  /* A new loop, so that code using the default loop instead of the one it
+   * was given is caught; the default loop for test files that watch child
+   * processes (WB_DEFAULT_LOOP: only it can run ev_child watchers). */
+  test_loop = &wb__default_loop_wanted ? ev_default_loop(EVFLAG_AUTO)
+                                      : ev_loop_new(EVFLAG_AUTO);
   ck_assert_msg(test_loop != NULL, "could not create an event loop");
   ntracked = 0;
   longest_s = 0;

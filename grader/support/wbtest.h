@@ -44,8 +44,14 @@ void wb__body_done(void);
 
 /* The fresh loop of the running test. The runner creates it before the test
  * body (with the lag probe attached) and destroys it afterwards; a test never
- * shares a loop with another test. */
+ * shares a loop with another test. It is a loop of its own, not libev's
+ * default loop (so code that uses the default loop instead of the one it was
+ * given is caught), unless the test file says WB_DEFAULT_LOOP; at file
+ * level: then it is the default loop, the only one that can run ev_child
+ * watchers (each test is a process of its own, so it is still fresh). */
 struct ev_loop *wb_loop(void);
+#define WB_DEFAULT_LOOP const int wb__default_loop_wanted = 1
+extern const int wb__default_loop_wanted __attribute__((weak));
 
 /* Runs `loop` until it has nothing left to do, or at most `ms` milliseconds.
  * When the deadline passes the test fails with "the loop did not finish
