@@ -38,7 +38,7 @@ static const struct command {
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
     {"timeline", gr_cmd_timeline, "timeline TRACE.json [-o PICTURE.svg] [--span MS] [--block MS]\n"
                                   "                        draw a trace (PROGRAM --trace TRACE.json) as an SVG timeline"},
-    {"pictures", gr_cmd_pictures, "pictures [CHAPTER] [--check]\n"
+    {"pictures", gr_cmd_pictures, "pictures [CHAPTER...] | pictures --check [CHAPTER]\n"
                                   "                        remake the lessons' timelines (chapters/*/img/) from real runs;\n"
                                   "                        --check: only check that their programs still draw them"},
 };

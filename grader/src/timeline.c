@@ -1227,8 +1227,10 @@ static void glob_lessons(const gr_workbook_t *wb, glob_t *gl) {
 
 
 int gr_cmd_pictures(gr_workbook_t *wb, int argc, char **argv) {
-  if (argc == 1 && !strcmp(argv[0], "--check")) {
-    /* What verify does with the pictures, alone. */
+  if (argc >= 1 && argc <= 2 && !strcmp(argv[0], "--check")) {
+    /* What verify does with the pictures, alone; of one chapter ("02"). */
+    if (argc == 2)
+      snprintf(wb->only, sizeof wb->only, "%s", argv[1]);
     gr_pictures_verify(wb);
     printf("pictures: %d still drawn as they are, %d not\n", gr_verdicts(1), gr_verdicts(0));
     return gr_verdicts(0) > 0;
@@ -1236,7 +1238,7 @@ int gr_cmd_pictures(gr_workbook_t *wb, int argc, char **argv) {
   for (int a = 0; a < argc; a++)
     if (argv[a][0] == '-') {
       fprintf(stderr, "usage: grader pictures [CHAPTER...]   remake the lessons' pictures\n"
-                      "       grader pictures --check        check that their programs still draw them\n");
+                      "       grader pictures --check [CHAPTER]  check that their programs still draw them\n");
       return 2;
     }
   glob_t gl;
