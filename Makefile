@@ -15,14 +15,15 @@ INCLUDES := -Igrader/support -Iserver -Ilib
 CFLAGS   := $(STD) $(WARN) $(OPT) $(INCLUDES)
 # pkg-config runs only once deps.sh has made sure it is there.
 CHECK_LIBS = $(shell pkg-config --libs check)
-LIBS       = -lev -lcurl -ljansson -lpthread -lm
+LIBS       = -lev -lcurl -ljansson -lhiredis -lpthread -lm
 
 LIB_SRC     := $(wildcard server/wb_server.c lib/*.c)
 # Test binaries get the support library and only the parts of the runtime
 # the tests use (the server, the lag probe, the recorder), never lib/wb_http:
 # an exercise may ask learners to write that glue themselves (02.3 does).
 SUPPORT_SRC := grader/support/wbtest.c grader/support/wraps.c \
-               server/wb_server.c lib/wb_lag.c lib/wb_trace.c
+               server/wb_server.c lib/wb_lag.c lib/wb_trace.c \
+               grader/support/wbredis.c lib/wb_redis.c
 GRADER_SRC  := $(wildcard grader/src/*.c)
 EXAMPLE_SRC := $(wildcard chapters/*/*.c)
 TEST_SRC    := $(wildcard tests/test_*.c)

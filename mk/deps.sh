@@ -7,7 +7,7 @@
 set -u
 # The last ones are for instructors and the workbook's own tests: the
 # gradebook's shell, the Gradescope zip, and checking JSON, JUnit XML, TAP.
-pkgs="libev-dev check pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev bubblewrap binutils sqlite3 zip unzip jq libxml2-utils perl"
+pkgs="libev-dev check pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-dev bubblewrap binutils sqlite3 zip unzip jq libxml2-utils perl redis-server libhiredis-dev"
 # For the tests only: a browser that renders the class summary page and
 # takes its screenshot, and sim_c for similarity flags (an instructor who
 # wants those installs similarity-tester; summary says so).

@@ -335,7 +335,7 @@ static void caught_by(const gr_ex_result_t *e, char *out, size_t len) {
   out[0] = 0;
   for (int t = 0; t < e->ntests && used < len; t++) {
     const gr_test_result_t *tr = &e->tests[t];
-    if (!gr_full(tr->score, tr->test->points))
+    if (!tr->not_run && !gr_full(tr->score, tr->test->points))
       used += (size_t)snprintf(out + used, len - used, "%s%s (%s/%s)",
                                used ? ", " : "", tr->test->name,
                                GR_PTS(tr->score), GR_PTS(tr->test->points));
@@ -355,6 +355,10 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
   gr_options_t mopt = *opt;
   mopt.jobs = 4 * opt->jobs;
   opt = &mopt;
+  /* A mutant needs one failing test to be caught: its tests run one after
+   * another and stop there. A core one runs them all, for its score. */
+  gr_options_t quick = mopt;
+  quick.first_failure = 1;
   gr_engine_init(opt->jobs);
   double start = gr_now();
   for (int i = 0; i < wb->nex; i++) {
@@ -382,7 +386,8 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
           continue;
         }
         count++;
-        if (gr_grade_start(wb, m->dir, &m->ex, 1, opt, &m->g, NULL, NULL) < 0)
+        if (gr_grade_start(wb, m->dir, &m->ex, 1, m->core ? opt : &quick, &m->g,
+                           NULL, NULL) < 0)
           gr_verdict(0, "%s/%s: could not start grading it", ex->id, m->name);
         else
           nm++;
@@ -401,8 +406,12 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
     char by[1024];
     caught_by(e, by, sizeof by);
     if (gr_ex_incomplete(e)) {
+      const char *why = e->detail && *e->detail ? e->detail : NULL;
+      for (int t = 0; t < e->ntests && !why; t++)
+        if (e->tests[t].status == GR_GRADER_ERROR)
+          why = e->tests[t].message;
       gr_verdict(0, "%s/%s: could not be graded: %s", m->ex->id, m->name,
-              e->detail ? e->detail : "a test could not run");
+              why ? why : "a test could not run");
     } else if (e->state != GR_EX_BUILT) {
       gr_verdict(0, "%s/%s: does not build (a mutant must compile, so a test "
                  "catches it):\n%s", m->ex->id, m->name, e->detail ? e->detail : "");
@@ -413,9 +422,11 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
       gr_verdict(0, "%s/%s: misses the core idea (%s) but keeps %s/%s, more "
                  "than a third; caught by %s",
               m->ex->id, m->name, m->promise, GR_PTS(e->score), GR_PTS(e->max), by);
-    } else {
+    } else if (m->core) {
       gr_verdict(1, "%s/%s: %s/%s, caught by %s", m->ex->id, m->name,
               GR_PTS(e->score), GR_PTS(e->max), by);
+    } else {
+      gr_verdict(1, "%s/%s: caught by %s", m->ex->id, m->name, by);
     }
     gr_grading_free(&m->g);
   }

@@ -285,6 +285,7 @@ typedef struct gr_test_result {
   double secs;
   char *message; /* plain words for the learner */
   char *output;  /* what the test printed (capped), may be empty */
+  int not_run;   /* first_failure: skipped after another test failed */
 } gr_test_result_t;
 
 enum gr_ex_state {
@@ -316,6 +317,8 @@ typedef struct gr_options {
   int quiet;
   int no_cache;            /* run the tests even if their results are cached */
   int libev_flags;         /* LIBEV_FLAGS for the tests (backends); 0: unset */
+  int first_failure;       /* verify's mutants: tests one after another, the
+                              rest not run once one fails (marked not_run) */
 } gr_options_t;
 
 typedef struct gr_grading {

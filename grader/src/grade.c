@@ -815,14 +815,38 @@ static void submit_test(struct ex_ctx *c, int t, int source, int attempt, double
     gr_engine_submit(job);
 }
 
-static void run_tests(struct ex_ctx *c, int source) {
+/* The next test of `source` after test `after` still to run, or -1. */
+static int next_test(const struct ex_ctx *c, int source, int after) {
   const gr_exercise_t *ex = c->res->ex;
-  for (int t = 0; t < ex->ntests; t++) {
-    if (strcmp(ex->tests[t].source, ex->sources[source]) != 0)
-      continue;
-    if (c->res->tests[t].status == GR_PASS)
-      continue; /* its pass was kept (same binary, same options) */
+  for (int t = after + 1; t < ex->ntests; t++)
+    if (!strcmp(ex->tests[t].source, ex->sources[source]) &&
+        c->res->tests[t].status != GR_PASS) /* a kept pass is not run again */
+      return t;
+  return -1;
+}
+
+static void run_tests(struct ex_ctx *c, int source) {
+  /* first_failure: one at a time; test_done starts the next. */
+  for (int t = next_test(c, source, -1); t >= 0; t = next_test(c, source, t)) {
     submit_test(c, t, source, 0, 0);
+    if (c->opt->first_failure)
+      break;
+  }
+}
+
+/* first_failure: after test `t` ended, the next one, or (when it failed)
+ * none: the rest are marked not run. */
+static void run_next_test(struct ex_ctx *c, int source, int t) {
+  int failed = c->res->tests[t].status != GR_PASS;
+  for (int n = next_test(c, source, t); n >= 0; n = next_test(c, source, n)) {
+    if (!failed) {
+      submit_test(c, n, source, 0, 0);
+      return;
+    }
+    gr_test_result_t *tr = &c->res->tests[n];
+    tr->status = GR_FAIL;
+    tr->not_run = 1;
+    tr->message = gr_xstrdup("not run: an earlier test failed");
   }
 }
 
@@ -1010,6 +1034,11 @@ static void test_done(gr_job_t *job) {
   if (job->status == -1) {
     tr->status = GR_GRADER_ERROR;
     tr->message = xasprintf("could not grade: %s", out);
+  } else if (st && !strcmp(st, "grader")) {
+    /* A fixture of the support library failed (runner.c). */
+    tr->status = GR_GRADER_ERROR;
+    tr->message = xasprintf("could not grade: %s (a fault of the grader or "
+                            "the machine, not of the submission)", msg);
   } else if (st && !strcmp(st, "pass") && !san) {
     tr->status = GR_PASS;
     tr->score = tr->test->points;
@@ -1062,6 +1091,8 @@ static void test_done(gr_job_t *job) {
       memmove(at, at + strlen(prefix), strlen(at + strlen(prefix)) + 1);
   }
   free(san);
+  if (c->opt->first_failure)
+    run_next_test(c, d->source, d->test);
   free(d);
 }
 

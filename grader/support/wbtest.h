@@ -144,4 +144,22 @@ unsigned wb_server_requests(void);
  * fact that says how many requests really were in flight together. */
 unsigned wb_server_most_in_flight(void);
 
+/* ---- Redis --------------------------------------------------------------- */
+
+/* The Unix socket path of a private redis-server for this test (hiredis:
+ * redisAsyncConnectUnix), started on first use in the test's /tmp with
+ * nothing saved to disk, and stopped when the test ends. It is a child
+ * process: its descriptors never count as the learner's. The string stays
+ * valid until the test ends. Starting it takes a few tens of milliseconds. */
+const char *wb_redis_path(void);
+
+/* How many clients are connected to that server right now, by its own
+ * count (INFO clients), leaving out the connection this call makes to ask.
+ * A connection closed just before is not counted. Blocking, a few ms. */
+int wb_redis_clients(void);
+
+/* Makes the server close every client's connection (CLIENT KILL), as when
+ * a server goes away; returns how many it closed. Blocking, a few ms. */
+int wb_redis_drop_clients(void);
+
 #endif /* WBTEST_H */

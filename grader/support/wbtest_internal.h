@@ -53,6 +53,13 @@ void wb__once(struct ev_loop *loop, int fd, int events, ev_tstamp timeout,
               wb_once_cb_t cb, void *arg);
 
 void wb__track(struct ev_loop *loop, ev_watcher *w, enum wb_kind kind);
+/* The next watcher started outside ev_run brings the loop's cached time up
+ * to date again (wraps.c): after a fixture that took time. */
+void wb__now_stale(void);
+/* Ends the test as "could not grade": a fixture failed (runner.c). */
+void wb__grader_fault(const char *msg) __attribute__((noreturn));
+/* Stops the test's redis-server, if it started one (wbredis.c). */
+void wb__redis_end(void);
 void wb__untrack(ev_watcher *w);
 void wb__trampoline(struct ev_loop *loop, ev_watcher *w, int revents);
 
