@@ -43,7 +43,7 @@ say = @printf '  %-7s %s\n' $(1) $(2)
 endif
 
 .PHONY: all run test test-deps deps help clean examples run-examples verify unit e2e \
-        bench bench-trace flake handout gradescope submit pictures
+        bench bench-trace bench-scale flake handout gradescope submit pictures
 all: $(BUILD)/grader $(BUILD)/wbserver $(EXAMPLES) compile_commands.json
 
 # For editors (clangd): every file with the flags and headers it is built with.
@@ -61,6 +61,7 @@ help:
 	@echo "make verify     every solution passes, every mutant loses points, every stub scores 0, every pitfall shows its symptom"
 	@echo "make bench      grading speed next to compiling and running the tests directly"
 	@echo "make bench-trace  the recorder's cost, on against off, on 100,000 timers"
+	@echo "make bench-scale  100,000 concurrent waits: libev next to Python's asyncio (wall time, peak memory)"
 	@echo "make flake      20+20 gradings of solutions/ (sanitizer, plain), then 10 of an upload with hidden tests on a fresh cache, both cores kept busy"
 	@echo "make submit     your upload: a zip of exactly the files you edit (build/submit/submission.zip)"
 	@echo "make handout [ASSIGNMENT=assignments/F.txt]   a learner tarball: no solutions, no tests"
@@ -234,6 +235,10 @@ $(BUILD)/bench/trace-wrapped: tests/bench_trace.c $(BUILD)/libwb.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libwb.a $(LIBS) $(TRACE_WRAPS)
 bench-trace: $(BUILD)/bench/trace-plain $(BUILD)/bench/trace-wrapped $(BUILD)/grader
 	@bash tests/bench-trace.sh
+
+# 100,000 concurrent waits: libev next to the guide's asyncio code (chapter 07).
+bench-scale: all
+	@bash tests/bench-scale.sh
 
 flake: all
 	@bash tests/flake.sh
