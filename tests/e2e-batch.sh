@@ -14,7 +14,6 @@ why_not() {
 # The class is graded on the week-02 assignment: what batch does is the same
 # for any set of exercises, and its cost stays put as chapters are added.
 A=assignments/week-02.txt
-first=02-basic-patterns/01-async-sleep
 echo "A class of submissions (assignment $A):"
 class=$tmp/class
 mkdir -p "$class"

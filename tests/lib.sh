@@ -13,7 +13,9 @@ bad() { echo "  FAIL  $*"; fail=$((fail + 1)); }
 total() { sed -n 's/^Total: \([0-9.]*\)\/\([0-9.]*\) points.*/\1/p' "$1"; }
 ex_score() { sed -n "s|^$2 *\([0-9]*\)/.*|\1|p" "$1"; } # file, exercise id
 mapfile -t exs < <(cd exercises && ls -d [0-9][0-9]-*/[0-9][0-9]-*)
-first=${exs[0]}
+# The exercise the scripts grade by name: chapter 02's first, whose hostile
+# corpus (tests/hostile/) and mutants they use, wherever chapters are added.
+first=02-basic-patterns/01-async-sleep
 learner_files() { (cd "exercises/$1" && ls *.c | grep -v '^test_'); }
 # Waits (at most $2 tenths of a second) until the command $1 succeeds.
 wait_for() { for _ in $(seq "$2"); do eval "$1" && return 0; sleep 0.1; done; return 1; }
