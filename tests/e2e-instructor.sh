@@ -30,9 +30,15 @@ grep -qF "$f was not found in the submission. Its C files are: src/mine.c." "$tm
 # batch says it too, for each student.
 mkdir -p "$tmp/class/alice/lab1" "$tmp/class/bob"
 cp "solutions/$first/$f" "$tmp/class/alice/lab1/" && echo 'int x;' >"$tmp/class/bob/mine.c"
-$G batch "$tmp/class" --db "$tmp/c.db" >"$tmp/batch.txt" 2>&1
-grep -qE "alice .*\($f found elsewhere" "$tmp/batch.txt" && grep -qE "bob .*\($f missing" "$tmp/batch.txt" &&
+$G batch "$tmp/class" --db "$tmp/c.db" --assignment assignments/week-02.txt >"$tmp/batch.txt" 2>&1
+grep -qE "alice .*\($f found elsewhere; gather_tasks.c missing; fetch_json.c missing\)" "$tmp/batch.txt" &&
+  grep -qE "bob .*\($f missing; gather_tasks.c missing; fetch_json.c missing\)" "$tmp/batch.txt" &&
   ok "batch's line for a student says which files were missing or found elsewhere" || { bad "batch lines"; cat "$tmp/batch.txt"; }
+nex=${#exs[@]}
+$G batch "$tmp/class" --db "$tmp/c2.db" >"$tmp/batch2.txt" 2>&1
+grep -qE "alice .*\($f found elsewhere; $((nex - 1)) of $nex files missing\)" "$tmp/batch2.txt" &&
+  grep -qE "bob .*\($nex of $nex files missing\)" "$tmp/batch2.txt" &&
+  ok "with many files missing, the line counts them instead of naming each" || { bad "batch lines, many missing"; cat "$tmp/batch2.txt"; }
 
 echo "Hidden tests:"
 hid=$tmp/hid/$first && mkdir -p "$hid"

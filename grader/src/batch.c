@@ -25,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* A student's line in the batch names at most this many missing files;
+ * more are counted ("19 of 21 files missing"). */
+#define MISSING_NAMED 3
+
 static const char *const schema =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
@@ -230,6 +234,9 @@ static void graded(gr_grading_t *g, void *data) {
     /* What an instructor should look at: files missing, found elsewhere,
      * or not compiling. Said even on a terminal. */
     gr_buf_t note = {0};
+    int missing = 0;
+    for (int i = 0; i < g->nex; i++)
+      missing += g->ex[i].state == GR_EX_MISSING;
     for (int i = 0; i < g->nex; i++) {
       const gr_ex_result_t *e = &g->ex[i];
       const char *what = e->state == GR_EX_MISSING         ? "missing"
@@ -237,9 +244,13 @@ static void graded(gr_grading_t *g, void *data) {
                          : e->state == GR_EX_BAD_FILE      ? "unusable"
                          : e->found_at                     ? "found elsewhere"
                                                            : NULL;
-      if (what)
+      /* Missing files are named when few; else counted, at the end. */
+      if (what && (e->state != GR_EX_MISSING || missing <= MISSING_NAMED))
         gr_buf_printf(&note, "%s%s %s", note.len ? "; " : " (", e->ex->files[0], what);
     }
+    if (missing > MISSING_NAMED)
+      gr_buf_printf(&note, "%s%d of %d files missing", note.len ? "; " : " (", missing,
+                    g->nex);
     if (!b->tty || note.len)
       say(b, "  %-32s %3s/%-3s (%.1f s)%s%s\n", it->name, GR_PTS(g->score), GR_PTS(g->max),
           g->secs, note.len ? note.data : "", note.len ? ")" : "");
