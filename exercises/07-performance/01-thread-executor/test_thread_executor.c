@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,14 +43,35 @@ static int done_calls, done_off_thread, done_order_len, break_after;
 static int done_order[MAX_JOBS], done_per_job[MAX_JOBS], done_status[MAX_JOBS];
 static int result_seen[MAX_JOBS];
 
-/* Threads of this process right now (/proc/self/task). */
+/* Whether thread `tid` of this process has begun to exit (the kernel's
+ * PF_EXITING flag, field 9 of its stat line). A thread that pthread_join
+ * has waited for always has: it can still be listed for a moment while the
+ * kernel tears it down, most often on a busy machine. */
+static int thread_exiting(const char *tid) {
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return 1; /* gone while we looked */
+  size_t n = fread(line, 1, sizeof line - 1, f);
+  fclose(f);
+  line[n] = 0;
+  const char *p = strrchr(line, ')'); /* after the name, which may hold spaces */
+  unsigned long flags = 0;
+  if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+    return 0;
+  return (flags & 0x4) != 0; /* PF_EXITING */
+}
+
+/* Threads of this process right now (/proc/self/task), leaving out those
+ * already exiting. */
 static int thread_count(void) {
   DIR *d = opendir("/proc/self/task");
   int n = 0;
   if (!d)
     return -1;
   for (struct dirent *e; (e = readdir(d));)
-    if (e->d_name[0] != '.')
+    if (e->d_name[0] != '.' && !thread_exiting(e->d_name))
       n++;
   closedir(d);
   return n;
