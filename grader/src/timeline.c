@@ -1342,30 +1342,61 @@ static void label_norm(const char *in, char *out, size_t len) {
 }
 
 /* The first difference between two signatures, in words; "" if none. */
+static const char *row_label(json_t *row) {
+  const char *l = json_string_value(json_array_get(row, 0));
+  return l ? l : "";
+}
+
+/* Rows are matched by label, not by position: two rows whose first events
+ * race (a worker's pipe and its exit, say) may swap places from one run to
+ * the next, and the picture is still the program's. */
 static void signature_diff(json_t *was, json_t *now, char *out, size_t len) {
   out[0] = 0;
   size_t nw = json_array_size(was), nn = json_array_size(now);
-  for (size_t i = 0; i < nw || i < nn; i++) {
-    json_t *a = json_array_get(was, i), *b = json_array_get(now, i);
+  char used[512] = {0};
+  if (nn > sizeof used)
+    nn = sizeof used;
+  for (size_t i = 0; i < nw; i++) {
+    json_t *a = json_array_get(was, i);
     char la[512] = "", lb[512] = "";
-    label_norm(a ? json_string_value(json_array_get(a, 0)) : "", la, sizeof la);
-    label_norm(b ? json_string_value(json_array_get(b, 0)) : "", lb, sizeof lb);
-    if (!a || !b || strcmp(la, lb)) {
-      snprintf(out, len, "row %zu is \"%s\" in the picture but \"%s\" in a new run", i + 1,
-               a ? la : "(none)", b ? lb : "(none)");
-      return;
-    }
+    label_norm(row_label(a), la, sizeof la);
     char *ka = json_dumps(json_array_get(a, 1), JSON_COMPACT);
-    char *kb = json_dumps(json_array_get(b, 1), JSON_COMPACT);
-    int same = ka && kb && !strcmp(ka, kb);
-    if (!same)
+    size_t found = nn, same_kinds = nn;
+    for (size_t j = 0; j < nn && same_kinds == nn; j++) {
+      json_t *b = json_array_get(now, j);
+      label_norm(row_label(b), lb, sizeof lb);
+      if (used[j] || strcmp(la, lb))
+        continue;
+      if (found == nn)
+        found = j;
+      char *kb = json_dumps(json_array_get(b, 1), JSON_COMPACT);
+      if (ka && kb && !strcmp(ka, kb))
+        same_kinds = j;
+      free(kb);
+    }
+    if (found == nn) {
+      snprintf(out, len, "row %zu, \"%s\", is in the picture but not in a new run",
+               i + 1, la);
+    } else if (same_kinds == nn) {
+      char *kb = json_dumps(json_array_get(json_array_get(now, found), 1), JSON_COMPACT);
       snprintf(out, len, "row \"%s\" has %s in the picture but %s in a new run", la,
                ka ? ka : "?", kb ? kb : "?");
+      free(kb);
+    } else {
+      used[same_kinds] = 1;
+    }
     free(ka);
-    free(kb);
-    if (!same)
+    if (out[0])
       return;
   }
+  for (size_t j = 0; j < nn; j++)
+    if (!used[j]) {
+      char lb[512] = "";
+      label_norm(row_label(json_array_get(now, j)), lb, sizeof lb);
+      snprintf(out, len, "a new run draws the row \"%s\", which the picture does not have",
+               lb);
+      return;
+    }
 }
 
 void gr_pictures_verify(gr_workbook_t *wb) {
