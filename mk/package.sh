@@ -8,8 +8,10 @@
 # Both hold the lessons, the grader's sources and the chosen exercises,
 # never solutions/, tests/ or hidden tests of the workbook. A handout keeps
 # each exercise's starting files in .stubs/ (so `grader reset` works
-# without git); the Gradescope zip adds setup.sh, run_autograder and the
-# instructor's hidden tests. With an ASSIGNMENT file, only its exercises go
+# without git); the Gradescope zip adds setup.sh, run_autograder, the
+# instructor's hidden tests and, for exercises whose learner writes the
+# tests, the implementations those tests run on (tests/impl/; a handout
+# has only the correct one, compiled). With an ASSIGNMENT file, only its exercises go
 # in, and the file goes along as .assignment (the grader then uses its
 # points). Run by `make handout` and `make gradescope`.
 set -eu
@@ -53,6 +55,30 @@ done
 [ -z "$assignment" ] || cp "$assignment" "$stage/.assignment"
 # Leftovers a learner or editor may have put next to the stubs.
 find "$stage" \( -name '*.backup-*' -o -name '*.o' -o -name '*~' \) -delete
+
+# Exercises whose learner writes the tests run them on implementations the
+# learner never reads: a handout gets the correct one compiled (impl/ID/);
+# the Gradescope zip gets every one, the broken ones as whole files (the
+# autograder then needs no git to apply their diffs).
+case $kind in
+handout) $G ship-impl "$stage" $ids >/dev/null ;;
+gradescope)
+  for id in $ids; do
+    [ -d "tests/impl/$id" ] || continue
+    mkdir -p "$stage/tests/impl/$id"
+    cp "tests/impl/$id/reference.c" "$stage/tests/impl/$id/"
+    for p in "tests/impl/$id"/*.patch; do
+      [ -e "$p" ] || continue
+      t=$(mktemp -d)
+      cp "tests/impl/$id/reference.c" "$t/"
+      git -C "$t" apply -p1 "$PWD/$p"
+      cp "$t/reference.c" "$stage/tests/impl/$id/$(basename "$p" .patch).c"
+      rm -rf "$t"
+    done
+    cp "tests/impl/$id"/*.c "$stage/tests/impl/$id/" 2>/dev/null || true
+  done
+  ;;
+esac
 
 case $kind in
 handout)

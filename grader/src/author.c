@@ -229,6 +229,11 @@ static void check_listings(gr_workbook_t *wb) {
  * the files that differ; the others come from solutions/. Every exercise
  * needs at least MIN_MUTANTS of them. */
 #define MIN_MUTANTS 8
+/* An exercise whose learner writes the tests: its mutants are wrong test
+ * files (the broken implementations are what its tests must catch), and
+ * it has at least MIN_BROKEN of those. */
+#define MIN_TESTS_MUTANTS 3
+#define MIN_BROKEN 6
 #define MAX_MUTANTS 512
 
 struct mutant {
@@ -394,10 +399,11 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
       }
       globfree(&gl);
     }
-    if (count < MIN_MUTANTS)
+    int min = ex->learner_tests ? MIN_TESTS_MUTANTS : MIN_MUTANTS;
+    if (count < min)
       gr_verdict(0, "%s: %d mutant%s under tests/mutants/%s/; the bar is %d "
                  "wrong-but-plausible versions, each breaking one promise",
-              ex->id, count, count == 1 ? "" : "s", ex->id, MIN_MUTANTS);
+              ex->id, count, count == 1 ? "" : "s", ex->id, min);
   }
   gr_engine_run();
   for (int k = 0; k < nm; k++) {
@@ -436,6 +442,64 @@ static void check_mutants(gr_workbook_t *wb, const gr_options_t *opt) {
 
 /* ---- verify ------------------------------------------------------------------ */
 
+/* An exercise whose learner writes the tests: every broken implementation
+ * its README names is in tests/impl/ID (NAME.patch or NAME.c, first line
+ * "/ * broken: WORDS * /"), nothing there is unnamed, and there are enough. */
+static void check_broken(const gr_exercise_t *ex) {
+  char ref[PATH_MAX + 16];
+  snprintf(ref, sizeof ref, "%s/reference.c", ex->impl);
+  if (!ex->impl[0] || ex->impl_prebuilt || !gr_is_file(ref)) {
+    gr_verdict(0, "%s: tests/impl/%s/reference.c is missing (the correct "
+               "implementation the learner's tests run on)", ex->id, ex->id);
+    return;
+  }
+  int ok = ex->ntests >= MIN_BROKEN;
+  if (!ok)
+    gr_verdict(0, "%s: the README names %d broken implementations to catch; "
+               "the bar is %d", ex->id, ex->ntests, MIN_BROKEN);
+  for (int t = 0; t < ex->ntests; t++) {
+    char path[PATH_MAX + 128];
+    gr_buf_t b = {0};
+    snprintf(path, sizeof path, "%s/%s.patch", ex->impl, ex->tests[t].name);
+    if (!gr_is_file(path))
+      snprintf(path, sizeof path, "%s/%s.c", ex->impl, ex->tests[t].name);
+    if (gr_read_file(path, 1 << 20, &b) < 0 || !b.data ||
+        strncmp(b.data, "/* broken: ", 11) || !strstr(b.data, "*/") ||
+        strchr(b.data, '\n') < strstr(b.data, "*/")) {
+      gr_verdict(0, "%s: tests/impl/%s/%s.patch (or .c) is missing, or its "
+                 "first line is not \"/* broken: KIND OF MISTAKE */\"",
+                 ex->id, ex->id, ex->tests[t].name);
+      ok = 0;
+    }
+    gr_buf_free(&b);
+  }
+  glob_t gl;
+  char pat[PATH_MAX + 8];
+  snprintf(pat, sizeof pat, "%s/*", ex->impl);
+  if (glob(pat, 0, NULL, &gl) == 0) {
+    for (size_t i = 0; i < gl.gl_pathc; i++) {
+      char name[256];
+      const char *base = strrchr(gl.gl_pathv[i], '/') + 1;
+      snprintf(name, sizeof name, "%s", base);
+      char *dot = strrchr(name, '.');
+      if (dot)
+        *dot = 0;
+      int named = !strcmp(base, "reference.c");
+      for (int t = 0; t < ex->ntests && !named; t++)
+        named = !strcmp(name, ex->tests[t].name);
+      if (!named) {
+        gr_verdict(0, "%s: tests/impl/%s/%s is not named in the README's "
+                   "\"## What your tests must catch\"", ex->id, ex->id, base);
+        ok = 0;
+      }
+    }
+    globfree(&gl);
+  }
+  if (ok)
+    gr_verdict(1, "%s: %d broken implementations, each named in the README with "
+               "the kind of mistake it makes", ex->id, ex->ntests);
+}
+
 static void check_layout(gr_workbook_t *wb) {
   for (int i = 0; i < wb->nex; i++) {
     gr_exercise_t *ex = &wb->ex[i];
@@ -460,6 +524,8 @@ static void check_layout(gr_workbook_t *wb) {
                 ex->id, ex->tests[t].name);
         points = 1; /* said once, here */
       }
+    if (ex->learner_tests)
+      check_broken(ex);
     int ok = nh > 0 && ex->nfiles > 0 && sol && unique && points;
     gr_verdict(ok, "%s: layout%s%s%s%s%s", ex->id, ok ? " (README with hints, stub, tests with points, solution)" : ":",
             nh ? "" : " no hints in README.md;", ex->nfiles ? "" : " no learner file;",
@@ -512,8 +578,9 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
     return 70;
   for (int i = 0; i < g.nex; i++) {
     gr_ex_result_t *e = &g.ex[i];
-    int ok = e->state == GR_EX_BUILT && gr_full(e->score, e->max);
-    gr_verdict(ok, "%s: solution scores %s/%s", e->ex->id, GR_PTS(e->score), GR_PTS(e->max));
+    int ok = e->state == GR_EX_BUILT && gr_full(e->score, e->max) && e->wrong_tests == 0;
+    gr_verdict(ok, "%s: solution scores %s/%s%s", e->ex->id, GR_PTS(e->score), GR_PTS(e->max),
+               e->wrong_tests ? ", but some of its tests fail on the correct implementation" : "");
     if (!ok) {
       if (e->detail && *e->detail)
         printf("%s\n", e->detail);
@@ -536,9 +603,10 @@ int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv) {
       return 70;
     for (int i = 0; i < g.nex; i++) {
       gr_ex_result_t *e = &g.ex[i];
-      gr_verdict(e->score == 0 && e->state == GR_EX_BUILT,
-              "%s: stub compiles and scores %s/%s", e->ex->id, GR_PTS(e->score),
-              GR_PTS(e->max));
+      gr_verdict(e->score == 0 && e->state == GR_EX_BUILT && e->wrong_tests == 0,
+              "%s: stub compiles and scores %s/%s%s", e->ex->id, GR_PTS(e->score),
+              GR_PTS(e->max), e->wrong_tests ? ", but its example tests fail on "
+              "the correct implementation" : "");
     }
     gr_grading_free(&g);
     printf("Layout:\n");

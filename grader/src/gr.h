@@ -69,8 +69,11 @@ int gr_run_capture(char *const argv[], gr_buf_t *out, size_t cap);
 
 /* What a learner's compiled object may not contain, in words for the
  * learner (malloc'ed), or NULL; `reserved` says where a global name is
- * already defined in a test program (a library's file name), or NULL. */
-char *gr_elf_forbidden(const char *obj, const char *(*reserved)(const char *name));
+ * already defined in a test program (a library's file name), or NULL.
+ * `tests_file`: a file of learner-written tests, which may register tests
+ * and call what wbtest.h's macros call. */
+char *gr_elf_forbidden(const char *obj, const char *(*reserved)(const char *name),
+                       int tests_file);
 /* Whether a linked test program's "wb_tests" table holds exactly `entries`
  * entries of `size` bytes, bounded by the linker's own __start_wb_tests
  * and __stop_wb_tests. */
@@ -102,6 +105,8 @@ typedef struct gr_test {
   int hidden;         /* from --hidden DIR */
   char visibility[24];/* Gradescope visibility */
   char source[PATH_MAX]; /* the test file it is declared in */
+  char what[160];     /* an exercise whose learner writes the tests: the
+                         kind of mistake this broken implementation makes */
 } gr_test_t;
 
 typedef struct gr_exercise {
@@ -115,6 +120,14 @@ typedef struct gr_exercise {
   int ntests;
   gr_test_t tests[64];
   double max_points;
+  /* An exercise whose learner writes the tests (catch.c): its README's
+   * "## What your tests must catch" names the broken implementations, which
+   * are its tests; they live in impl (tests/impl/ID: reference.c and
+   * NAME.patch or NAME.c; or a handout's impl/ID with the reference's
+   * objects only), "" when neither exists. */
+  int learner_tests;
+  char impl[PATH_MAX];
+  int impl_prebuilt;       /* impl holds objects, not sources (a handout) */
 } gr_exercise_t;
 
 typedef struct gr_workbook {
@@ -308,6 +321,9 @@ typedef struct gr_ex_result {
                               places: where (for the report), or NULL */
   int cached;              /* every object came from the cache */
   int results_cached;      /* its passes were reused (all of its tests), not run */
+  int wrong_tests;         /* learner-written tests that failed on the
+                              correct implementation (catch.c) */
+  int learner_test_count;
 } gr_ex_result_t;
 
 typedef struct gr_options {
@@ -500,6 +516,7 @@ int gr_cmd_hint(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_reset(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_grade(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_verify(gr_workbook_t *wb, int argc, char **argv);
+int gr_cmd_ship_impl(gr_workbook_t *wb, int argc, char **argv); /* catch.c */
 int gr_cmd_batch(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_export(gr_workbook_t *wb, int argc, char **argv);
 int gr_cmd_merge(gr_workbook_t *wb, int argc, char **argv);

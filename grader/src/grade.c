@@ -6,7 +6,7 @@
  * Nothing a submission prints is ever parsed for a verdict.
  */
 #define _GNU_SOURCE
-#include "gr.h"
+#include "grade.h"
 #include "../support/wbtest.h" /* struct wb_test: the size of a table entry */
 #include "../support/wbtest_internal.h"
 
@@ -29,7 +29,7 @@
 
 /* Part of every cache key: raised when what is checked at compile time, or
  * how a result is made, changes, so that nothing older is reused. */
-#define CACHE_VERSION "14"
+#define CACHE_VERSION "15"
 /* Learner files see the POSIX and GNU functions (usleep, strdup, asprintf)
  * as the chapter programs do; defined empty, so that a file's own
  * `#define _GNU_SOURCE` is the same definition and not a warning. */
@@ -39,25 +39,7 @@
       "-Werror=return-type", "-Werror=incompatible-pointer-types"
 #define TEST_CFLAGS "-std=c17", "-g", "-O1", "-Wall", "-Wextra", "-Wpedantic", "-Werror"
 
-/* Everything in flight for one exercise of the submission. */
-struct ex_ctx {
-  gr_workbook_t *wb;
-  const gr_options_t *opt;
-  gr_ex_result_t *res;
-  char work[PATH_MAX];    /* scratch folder of this exercise */
-  char display[4][PATH_MAX]; /* how to name each learner file to the learner */
-  char objs[12][PATH_MAX];   /* learner objects, then test objects */
-  int nobjs_learner;
-  int src_of_obj[12];        /* for test objects: index into ex->sources */
-  unsigned long long keys[12];
-  int pending;               /* compile jobs not finished */
-  int failed;
-  char bin[8][PATH_MAX];     /* one binary per test source */
-  int pending_links;
-  gr_group_t *group;         /* the submission's: every job joins it */
-  unsigned long long result_key; /* 0: results not to be cached */
-  int in_place;              /* graded in the workbook's own tree */
-};
+
 
 /* check --timeline: where each test's picture goes, or NULL. */
 static const char *timeline_dir;
@@ -186,6 +168,10 @@ static char *learner_log(struct ex_ctx *c, const char *log) {
  * workbook's own (its tests did not build) always wins: whichever job ends
  * first, an exercise that cannot be graded fairly says so. */
 static void ex_fail(struct ex_ctx *c, enum gr_ex_state st, char *detail) {
+  gr_grade_fail(c, st, detail);
+}
+
+void gr_grade_fail(struct ex_ctx *c, enum gr_ex_state st, char *detail) {
   if (c->failed && st == GR_EX_INTERNAL && c->res->state != GR_EX_INTERNAL) {
     free(c->res->detail);
     c->failed = 0;
@@ -203,6 +189,7 @@ struct compile_data {
   struct ex_ctx *c;
   int index;     /* into c->objs */
   int learner;   /* a learner file (sandboxed, errors shown) */
+  enum gr_cc mode;
   char dir[PATH_MAX]; /* its own writable folder: c->work/ccINDEX */
   char out[PATH_MAX];
 };
@@ -220,18 +207,19 @@ static int job_folder(char *out, const char *work, const char *kind, int index) 
   return 0;
 }
 
-static void submit_compile(struct ex_ctx *c, int index, const char *src,
-                           int learner) {
+void gr_grade_compile(struct ex_ctx *c, int index, const char *src, enum gr_cc mode) {
   const gr_exercise_t *ex = c->res->ex;
+  int learner = mode == GR_CC_LEARNER || mode == GR_CC_TESTS_FILE;
+  int impl = mode == GR_CC_IMPL_SHIPPED || mode == GR_CC_IMPL_GRADING;
   gr_workbook_t *wb = c->wb;
   const char *san = c->opt->sanitize ? WB_SAN : "";
   unsigned long long key = gr_hash(GR_HASH_INIT, CACHE_VERSION, sizeof CACHE_VERSION);
   key = gr_hash(key, WB_CC, strlen(WB_CC));
   key = gr_hash(key, san, strlen(san) + 1);
-  key = gr_hash(key, learner ? "L" : "T", 1);
+  key = gr_hash(key, &(int){(int)mode}, sizeof(int));
   key = gr_hash_file(key, src);
   key = hash_headers(key, ex->dir);
-  if (!learner) {
+  if (!learner || mode == GR_CC_TESTS_FILE) {
     char wbtest[PATH_MAX];
     snprintf(wbtest, sizeof wbtest, "%s/grader/support/wbtest.h", wb->root);
     key = gr_hash_file(key, wbtest);
@@ -245,10 +233,14 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   d->c = c;
   d->index = index;
   d->learner = learner;
+  d->mode = mode;
   char copy[PATH_MAX * 2];
+  /* An implementation under test is compiled as impl.c: its object names
+   * no file that would tell a test which one it is. */
   if (job_folder(d->dir, c->work, "cc", index) < 0 ||
-      (learner && (snprintf(copy, sizeof copy, "%s/%s", d->dir, strrchr(src, '/') + 1),
-                   gr_copy_file(src, copy) < 0))) {
+      ((learner || impl) &&
+       (snprintf(copy, sizeof copy, "%s/%s", d->dir, impl ? "impl.c" : strrchr(src, '/') + 1),
+        gr_copy_file(src, copy) < 0))) {
     ex_fail(c, GR_EX_INTERNAL, xasprintf("could not prepare %s to compile it", d->dir));
     free(d);
     return;
@@ -259,6 +251,10 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   if (learner) {
     static const char *const lf[] = {LEARNER_CFLAGS, NULL};
     add_args(job, &n, lf);
+  } else if (impl) {
+    static const char *const shipped[] = {IMPL_SHIPPED_CFLAGS, NULL};
+    static const char *const grading[] = {IMPL_GRADING_CFLAGS, NULL};
+    add_args(job, &n, mode == GR_CC_IMPL_SHIPPED ? shipped : grading);
   } else {
     static const char *const tf[] = {TEST_CFLAGS, NULL};
     add_args(job, &n, tf);
@@ -279,14 +275,14 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   job->argv[n++] = gr_xstrdup(inc);
   snprintf(inc, sizeof inc, "-I%s/server", wb->root);
   job->argv[n++] = gr_xstrdup(inc);
-  if (!learner) {
+  if (!learner || mode == GR_CC_TESTS_FILE) {
     snprintf(inc, sizeof inc, "-I%s/grader/support", wb->root);
     job->argv[n++] = gr_xstrdup(inc);
   }
   job->argv[n++] = gr_xstrdup("-c");
   /* Learner files are compiled from their copy in the work folder, by
    * their bare name, so messages start with that name. */
-  job->argv[n++] = gr_xstrdup(learner ? strrchr(src, '/') + 1 : src);
+  job->argv[n++] = gr_xstrdup(impl ? "impl.c" : learner ? strrchr(src, '/') + 1 : src);
   job->argv[n++] = gr_xstrdup("-o");
   snprintf(d->out, sizeof d->out, "%s/obj.o", d->dir);
   job->argv[n++] = gr_xstrdup(d->out);
@@ -301,6 +297,10 @@ static void submit_compile(struct ex_ctx *c, int index, const char *src,
   job->sb.ro[0] = lib_dir;
   job->sb.ro[1] = server_dir;
   job->sb.ro[2] = c->work; /* the exercise's headers, read-only */
+  static char support_dir[PATH_MAX];
+  snprintf(support_dir, sizeof support_dir, "%s/grader/support", wb->root);
+  if (mode == GR_CC_TESTS_FILE)
+    job->sb.ro[3] = support_dir; /* wbtest.h */
   job->sb.timeout_s = 60;
   job->out_cap = 32 << 10;
   job->done = compile_done;
@@ -377,7 +377,7 @@ static int own_cached(const char *path, mode_t mode) {
  * them and fail the one a test asks for (wb_fail_alloc): the learner's
  * N-th allocation, not that of the test or of Check. Done after the ELF
  * check, which refuses wb__ names in the learner's own source. */
-static int route_allocations(const char *obj) {
+int gr_route_allocations(const char *obj) {
   char *argv[32];
   int n = 0;
   static char pairs[8][64];
@@ -410,13 +410,16 @@ static void compile_done(gr_job_t *job) {
             xasprintf("build/reserved-symbols.txt is missing: the workbook is "
                       "not fully built (run make)."));
     ok = 0;
-  } else if (ok && d->learner && (why = gr_elf_forbidden(d->out, is_reserved))) {
+  } else if (ok && d->learner &&
+             (why = gr_elf_forbidden(d->out, is_reserved, d->mode == GR_CC_TESTS_FILE))) {
     ex_fail(c, GR_EX_BAD_FILE, why);
     unlink(d->out);
     free(d);
     --c->pending;
     return;
-  } else if (ok && d->learner && route_allocations(d->out) < 0) {
+  } else if (ok && (d->mode == GR_CC_LEARNER || d->mode == GR_CC_IMPL_SHIPPED ||
+                    d->mode == GR_CC_IMPL_GRADING) &&
+             gr_route_allocations(d->out) < 0) {
     ex_fail(c, GR_EX_INTERNAL,
             xasprintf("the grader could not prepare your compiled file "
                       "(objcopy failed): a fault of the grader or the "
@@ -429,7 +432,7 @@ static void compile_done(gr_job_t *job) {
     ok = 0;
   if (!ok) {
     const gr_exercise_t *ex = c->res->ex;
-    const char *src = d->learner ? NULL : ex->sources[d->index - c->nobjs_learner];
+    const char *src = d->learner || c->ct ? NULL : ex->sources[d->index - c->nobjs_learner];
     int hidden = 0;
     for (int t = 0; src && t < ex->ntests; t++)
       hidden |= ex->tests[t].hidden && !strcmp(ex->tests[t].source, src);
@@ -445,8 +448,9 @@ static void compile_done(gr_job_t *job) {
                         strrchr(src, '/') + 1));
     } else if (!d->learner || job->status == -1) {
       ex_fail(c, GR_EX_INTERNAL,
-              xasprintf("the workbook's own test file did not compile: this "
+              xasprintf("the workbook's own %s did not compile: this "
                         "is a fault of the workbook, not of the submission.\n%s",
+                        c->ct ? "implementation under test" : "test file",
                         job->out.data ? job->out.data : ""));
     } else if (job->timed_out) {
       ex_fail(c, GR_EX_COMPILE_ERROR,
@@ -598,32 +602,52 @@ static void link_exercise(struct ex_ctx *c) {
   char runner[PATH_MAX], support[PATH_MAX];
   runtime_paths(c->wb, c->opt->sanitize, runner, support);
   unsigned long long rk = gr_hash(GR_HASH_INIT, "result" CACHE_VERSION, sizeof("result" CACHE_VERSION));
-  unsigned long long keys[8];
-  for (int s = 0; s < ex->nsources; s++) {
+  unsigned long long keys[GR_MAX_BINS];
+  for (int s = 0; s < c->nbins; s++) {
     keys[s] = bin_key(c, s, runner, support);
     rk = gr_hash(rk, &keys[s], sizeof keys[s]);
   }
   int opts[4] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000),
                  c->in_place, c->opt->libev_flags};
   c->result_key = gr_hash(rk, opts, sizeof opts);
-  /* A kept pass has no picture: with --timeline every test runs. */
-  if (!c->opt->no_cache && !timeline_dir)
+  /* A kept pass has no picture: with --timeline every test runs. The
+   * learner's own tests are always run: their report is made of all runs. */
+  if (c->ct)
+    c->result_key = 0;
+  else if (!c->opt->no_cache && !timeline_dir)
     c->res->results_cached = load_results(c);
-  if (c->res->results_cached == ex->ntests)
+  if (!c->ct && c->res->results_cached == ex->ntests)
     return; /* every test passed before: nothing to run */
-  for (int s = 0; s < ex->nsources; s++) {
+  for (int s = 0; s < c->nbins; s++) {
     char cached[PATH_MAX];
     cache_path(c->wb, keys[s], ".bin", cached);
     /* The test runs from its own hard link in the work folder: the sandbox
-     * then shows it that folder only, never the whole cache. */
+     * then shows it that folder only, never the whole cache. For tests the
+     * learner wrote, the folder's name is random and the program's name
+     * the same for every implementation: neither tells which it is. */
     char folder[PATH_MAX];
-    if (job_folder(folder, c->work, "ln", s) < 0) {
+    if (c->ct) {
+      unsigned char raw[8];
+      if (getrandom(raw, sizeof raw, 0) != sizeof raw)
+        for (size_t i = 0; i < sizeof raw; i++)
+          raw[i] = (unsigned char)rand();
+      snprintf(folder, sizeof folder, "%s/%02x%02x%02x%02x%02x%02x%02x%02x", c->work,
+               raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]);
+    }
+    if (c->ct ? gr_mkdirs(folder) < 0 || chmod(folder, 0755) < 0
+              : job_folder(folder, c->work, "ln", s) < 0) {
       ex_fail(c, GR_EX_INTERNAL, xasprintf("could not create %s", folder));
       return;
     }
-    snprintf(c->bin[s], PATH_MAX, "%s/test%d", folder, s);
+    if (c->ct)
+      snprintf(c->bin[s], PATH_MAX, "%s/tests", folder);
+    else
+      snprintf(c->bin[s], PATH_MAX, "%s/test%d", folder, s);
     if (gr_is_file(cached) && link(cached, c->bin[s]) == 0) {
-      run_tests(c, s);
+      if (c->ct)
+        gr_catch_bin_ready(c, s);
+      else
+        run_tests(c, s);
       continue;
     }
     c->res->cached = 0;
@@ -660,6 +684,8 @@ static void link_exercise(struct ex_ctx *c) {
     static char build_dir[PATH_MAX];
     snprintf(build_dir, sizeof build_dir, "%s", c->wb->build);
     job->sb.ro[0] = build_dir;
+    if (ex->impl_prebuilt)
+      job->sb.ro[1] = ex->impl; /* a handout's reference objects */
     job->sb.timeout_s = 60;
     job->out_cap = 32 << 10;
     job->done = link_done;
@@ -673,6 +699,8 @@ static void link_exercise(struct ex_ctx *c) {
 static int tests_in_source(const struct ex_ctx *c, int source) {
   const gr_exercise_t *ex = c->res->ex;
   int n = 0;
+  if (c->ct)
+    return gr_catch_tests(c);
   for (int t = 0; t < ex->ntests; t++)
     n += !strcmp(ex->tests[t].source, ex->sources[source]);
   return n;
@@ -728,6 +756,15 @@ static void link_done(gr_job_t *job) {
                       "smaller, or allocate it with malloc when it is needed.",
                       image >> 20, MAX_IMAGE_BYTES >> 20));
   } else if (!gr_elf_tests_table_ok(c->bin[d->source], (size_t)tests_in_source(c, d->source),
+                                    sizeof(struct wb_test)) && c->ct) {
+    ex_fail(c, GR_EX_BAD_FILE,
+            xasprintf("the grader found %d WB_TEST declarations in your file, "
+                      "but the compiled program holds another number of tests: "
+                      "write each test as WB_TEST(name, 1) { ... } END_TEST, "
+                      "WB_TEST at the start of its line and never inside a "
+                      "macro or #if, and add no test table of your own.",
+                      tests_in_source(c, d->source)));
+  } else if (!gr_elf_tests_table_ok(c->bin[d->source], (size_t)tests_in_source(c, d->source),
                                     sizeof(struct wb_test))) {
     ex_fail(c, GR_EX_BAD_FILE,
             xasprintf("the test program's table of tests is not the "
@@ -740,7 +777,9 @@ static void link_done(gr_job_t *job) {
         link(c->bin[d->source], d->out) < 0 && errno != EEXIST) {
       /* a missing cache entry only costs time */
     }
-    if (!c->failed)
+    if (!c->failed && c->ct)
+      gr_catch_bin_ready(c, d->source);
+    else if (!c->failed)
       run_tests(c, d->source);
   }
   free(d);
@@ -764,13 +803,15 @@ struct test_data {
 
 static void test_done(gr_job_t *job);
 
-/* One test in a process of its own, `attempt` 0 the first time. */
-static void submit_test(struct ex_ctx *c, int t, int source, int attempt, double delay) {
-  const gr_exercise_t *ex = c->res->ex;
+/* One test in a process of its own, `attempt` 0 the first time; its
+ * verdict goes into *tr, test `t` of the exercise (-1: a learner-written
+ * test's run, catch.c). */
+static void submit_run(struct ex_ctx *c, gr_test_result_t *tr, int t, int source,
+                       int attempt, double delay) {
   gr_job_t *job = new_job();
   struct test_data *d = gr_xmalloc(sizeof *d);
   d->c = c;
-  d->tr = &c->res->tests[t];
+  d->tr = tr;
   d->test = t;
   d->source = source;
   d->attempt = attempt;
@@ -783,7 +824,7 @@ static void submit_test(struct ex_ctx *c, int t, int source, int attempt, double
   int n = 0;
   job->argv[n++] = gr_xstrdup(c->bin[source]);
   job->argv[n++] = gr_xstrdup("--run");
-  job->argv[n++] = gr_xstrdup(ex->tests[t].name);
+  job->argv[n++] = gr_xstrdup(tr->test->name);
   job->argv[n] = NULL;
   base_env(job, c->opt->sanitize);
   int e = 0;
@@ -813,6 +854,14 @@ static void submit_test(struct ex_ctx *c, int t, int source, int attempt, double
     gr_engine_submit_after(job, delay);
   else
     gr_engine_submit(job);
+}
+
+static void submit_test(struct ex_ctx *c, int t, int source, int attempt, double delay) {
+  submit_run(c, &c->res->tests[t], t, source, attempt, delay);
+}
+
+void gr_grade_run(struct ex_ctx *c, gr_test_result_t *tr, int bin) {
+  submit_run(c, tr, -1, bin, 0, 0);
 }
 
 /* The next test of `source` after test `after` still to run, or -1. */
@@ -1002,7 +1051,7 @@ static void test_done(gr_job_t *job) {
   int started = job->status != -1 && job->result.data &&
                 strncmp(job->result.data, "WB0 started\n", 12) == 0;
   if (!started && d->attempt + 1 < START_TRIES && !job->timed_out) {
-    submit_test(c, d->test, d->source, d->attempt + 1, 0.1 * (1 << d->attempt));
+    submit_run(c, d->tr, d->test, d->source, d->attempt + 1, 0.1 * (1 << d->attempt));
     free(d);
     return;
   }
@@ -1091,7 +1140,9 @@ static void test_done(gr_job_t *job) {
       memmove(at, at + strlen(prefix), strlen(at + strlen(prefix)) + 1);
   }
   free(san);
-  if (c->opt->first_failure)
+  if (c->ct)
+    gr_catch_run_done(c, tr);
+  else if (c->opt->first_failure)
     run_next_test(c, d->source, d->test);
   free(d);
 }
@@ -1164,17 +1215,24 @@ static void start_exercise(struct ex_ctx *c, const char *sub, int in_place) {
       ex_fail(c, GR_EX_INTERNAL, xasprintf("could not copy %s", src));
       return;
     }
-    submit_compile(c, f, to, 1);
+    gr_grade_compile(c, f, to, ex->learner_tests ? GR_CC_TESTS_FILE : GR_CC_LEARNER);
   }
   c->nobjs_learner = ex->nfiles;
-  for (int s = 0; s < ex->nsources; s++)
-    submit_compile(c, ex->nfiles + s, ex->sources[s], 0);
+  if (ex->learner_tests) {
+    gr_catch_start(c); /* its implementations, in place of test files */
+  } else {
+    c->nbins = ex->nsources;
+    for (int s = 0; s < ex->nsources; s++)
+      gr_grade_compile(c, ex->nfiles + s, ex->sources[s], GR_CC_TEST);
+  }
   if (c->pending == 0 && !c->failed)
     link_exercise(c);
 }
 
 static void finish_exercise(struct ex_ctx *c) {
   gr_ex_result_t *res = c->res;
+  if (c->ct || res->ex->learner_tests)
+    gr_catch_finish(c);
   res->score = 0;
   for (int t = 0; t < res->ntests; t++) {
     gr_test_result_t *tr = &res->tests[t];
@@ -1409,6 +1467,7 @@ unsigned long long gr_tests_hash(const gr_workbook_t *wb, const gr_options_t *o)
     h = hash_headers(h, ex->dir);
     for (int s = 0; s < ex->nsources; s++)
       h = gr_hash_file(h, ex->sources[s]);
+    h = gr_catch_hash(h, ex);
     for (int t = 0; t < ex->ntests; t++) {
       h = gr_hash(h, ex->tests[t].name, strlen(ex->tests[t].name) + 1);
       h = gr_hash(h, &ex->tests[t].points, sizeof ex->tests[t].points);

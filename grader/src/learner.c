@@ -146,6 +146,10 @@ int gr_cmd_list(gr_workbook_t *wb, int argc, char **argv) {
 static void show_tests(FILE *f, const gr_ex_result_t *e) {
   const char *green = gr_c(f, "\033[32m"), *red = gr_c(f, "\033[31m"),
              *off = gr_c(f, "\033[0m");
+  /* Tests the learner wrote: how each did on the correct implementation;
+   * then the broken implementations, caught or not. */
+  if (e->ex->learner_tests && e->detail && *e->detail)
+    gr_indent(f, e->detail, "       ", 80);
   for (int t = 0; t < e->ntests; t++) {
     const gr_test_result_t *tr = &e->tests[t];
     int ok = tr->status == GR_PASS;
@@ -168,8 +172,13 @@ static const gr_test_result_t *show_first_failure(FILE *f, const gr_ex_result_t 
   }
   for (int t = 0; t < e->ntests; t++) {
     const gr_test_result_t *tr = &e->tests[t];
-    if (tr->status == GR_PASS)
+    if (tr->status == GR_PASS || (e->ex->impl_prebuilt && tr->status == GR_NOT_RUN))
       continue;
+    if (e->ex->learner_tests) {
+      fprintf(f, "\n  Not caught yet: %s (%s)\n", tr->test->name, tr->test->what);
+      gr_indent(f, tr->message, "    ", 20);
+      return tr;
+    }
     fprintf(f, "\n  First failing test: %s (%s)\n", tr->test->name,
             gr_status_text(tr->status));
     gr_indent(f, tr->message, "    ", 20);
@@ -269,8 +278,16 @@ static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
   for (int i = 0; i < g.nex; i++) {
     const gr_ex_result_t *e = &g.ex[i];
     int passed = e->state == GR_EX_BUILT && gr_full(e->score, e->max);
+    /* A handout has no broken implementations: tests the learner wrote
+     * pass here when they all pass on the correct one. */
+    int here = e->ex->impl_prebuilt && e->state == GR_EX_BUILT &&
+               !gr_ex_incomplete(e) && e->wrong_tests == 0 && e->learner_test_count > 0;
+    passed |= here;
     char st[64];
-    if (passed)
+    if (here)
+      snprintf(st, sizeof st, "passed here: %d tests (catches graded on submission)",
+               e->learner_test_count);
+    else if (passed)
       snprintf(st, sizeof st, "passed %s/%s points", GR_PTS(e->score), GR_PTS(e->max));
     else if (gr_ex_incomplete(e))
       snprintf(st, sizeof st, "could not grade");

@@ -35,6 +35,8 @@ static const struct command {
                                 "                        --html: one self-contained page; --similarity: flag near-identical pairs (sim_c)"},
     {"merge", gr_cmd_merge, "merge --db INTO.db [--force] SHARD.db...   join the gradebooks of shards (same tests only, unless --force)"},
     {"verify", gr_cmd_verify, "verify [--no-sanitize] [--hidden DIR] [--only NN]   the workbook checks itself (authors): solutions, mutants, stubs, lessons"},
+    {"ship-impl", gr_cmd_ship_impl, "ship-impl OUTDIR [EXERCISE...]   (make handout) the references of exercises whose learner writes\n"
+                                    "                        the tests, compiled into OUTDIR/impl/ID/ (no source)"},
     {"examples", gr_cmd_examples, "examples              run every chapter program and check what it measures"},
     {"timeline", gr_cmd_timeline, "timeline TRACE.json [-o PICTURE.svg] [--span MS] [--block MS]\n"
                                   "                        draw a trace (PROGRAM --trace TRACE.json) as an SVG timeline"},

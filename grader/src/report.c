@@ -110,6 +110,8 @@ static void report_text(FILE *f, const gr_grading_t *g) {
       gr_indent(f, e->detail, "      ", 30);
       continue;
     }
+    if (e->ex->learner_tests)
+      gr_indent(f, e->detail, "      ", 80);
     for (int t = 0; t < e->ntests; t++) {
       const gr_test_result_t *tr = &e->tests[t];
       fprintf(f, "    %s%-4s%s %-44s %s/%s%s\n",

@@ -62,7 +62,75 @@ int gr_parse_tests(const char *path, gr_test_t *tests, int max) {
   return n;
 }
 
-static void load_exercise(gr_exercise_t *ex, const char *dir, const char *id) {
+/* An exercise whose learner writes the tests: its README lists the broken
+ * implementations those tests must catch, one line each,
+ *   - `NAME` (P points): the kind of mistake, in words.
+ * and they become the exercise's tests (name, points, words). */
+#define CATCH_HEADING "\n## What your tests must catch"
+
+static void load_catch_list(gr_exercise_t *ex, const char *readme,
+                            const char *text, const char *root) {
+  const char *s = strstr(text, CATCH_HEADING);
+  if (!s)
+    return;
+  ex->learner_tests = 1;
+  int line = 1;
+  for (const char *p = text; p < s + 1; p++)
+    line += *p == '\n';
+  s = strchr(s + 1, '\n');
+  for (; s && *s; s = strchr(s, '\n')) {
+    s++;
+    line++;
+    if (!strncmp(s, "## ", 3))
+      break;
+    char name[96], what[160];
+    int points;
+    size_t eol = strcspn(s, "\n");
+    const char *close = strstr(s, "):");
+    if (sscanf(s, "- `%95[a-z0-9-]` (%d point", name, &points) != 2 ||
+        !close || close > s + eol || ex->ntests == 64)
+      continue;
+    const char *w = close + 2;
+    while (*w == ' ')
+      w++;
+    size_t len = strcspn(w, "\n");
+    /* the words may wrap onto the next lines, up to a blank line or item */
+    gr_buf_t words = {0};
+    gr_buf_add(&words, w, len);
+    for (const char *nx = w + len; *nx == '\n' && nx[1] == ' ';) {
+      const char *t = nx + 1;
+      while (*t == ' ')
+        t++;
+      size_t l = strcspn(t, "\n");
+      gr_buf_add(&words, " ", 1);
+      gr_buf_add(&words, t, l);
+      nx = t + l;
+    }
+    snprintf(what, sizeof what, "%s", words.data ? words.data : "");
+    for (size_t l = strlen(what); l > 0 && (what[l - 1] == '.' || what[l - 1] == ' ');)
+      what[--l] = 0; /* the words go inside sentences */
+    gr_buf_free(&words);
+    gr_test_t *t = &ex->tests[ex->ntests++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    snprintf(t->what, sizeof t->what, "%s", what);
+    t->points = points;
+    t->line = line;
+    snprintf(t->visibility, sizeof t->visibility, "visible");
+    snprintf(t->source, sizeof t->source, "%s", readme);
+  }
+  /* The implementations: the workbook's sources, or a handout's objects. */
+  snprintf(ex->impl, sizeof ex->impl, "%s/tests/impl/%s", root, ex->id);
+  if (gr_is_dir(ex->impl))
+    return;
+  snprintf(ex->impl, sizeof ex->impl, "%s/impl/%s", root, ex->id);
+  ex->impl_prebuilt = gr_is_dir(ex->impl);
+  if (!ex->impl_prebuilt)
+    ex->impl[0] = 0;
+}
+
+static void load_exercise(gr_exercise_t *ex, const char *dir, const char *id,
+                          const char *root) {
   memset(ex, 0, sizeof *ex);
   snprintf(ex->id, sizeof ex->id, "%s", id);
   snprintf(ex->dir, sizeof ex->dir, "%s", dir);
@@ -92,12 +160,14 @@ static void load_exercise(gr_exercise_t *ex, const char *dir, const char *id) {
     if (got > 0)
       ex->ntests += got;
   }
-  for (int i = 0; i < ex->ntests; i++)
-    ex->max_points += ex->tests[i].points;
   char readme[PATH_MAX + 16];
   snprintf(readme, sizeof readme, "%s/README.md", dir);
   gr_buf_t b = {0};
-  if (gr_read_file(readme, 1 << 20, &b) == 0) {
+  if (gr_read_file(readme, 1 << 20, &b) == 0 && ex->nsources == 0)
+    load_catch_list(ex, readme, b.data, root);
+  for (int i = 0; i < ex->ntests; i++)
+    ex->max_points += ex->tests[i].points;
+  if (b.data) {
     char *h = strstr(b.data, "# ");
     if (h == b.data || (h && h[-1] == '\n')) {
       h += 2;
@@ -148,7 +218,7 @@ int gr_workbook_load(gr_workbook_t *wb, const char *argv0) {
       snprintf(exdir, sizeof exdir, "%s/%s", chdir_, exs[e]);
       snprintf(id, sizeof id, "%s/%s", chapters[c], exs[e]);
       if (gr_is_dir(exdir) && wb->nex < 200)
-        load_exercise(&wb->ex[wb->nex++], exdir, id);
+        load_exercise(&wb->ex[wb->nex++], exdir, id, wb->root);
       free(exs[e]);
     }
     free(chapters[c]);
