@@ -10,8 +10,8 @@
 # each exercise's starting files in .stubs/ (so `grader reset` works
 # without git); the Gradescope zip adds setup.sh, run_autograder, the
 # instructor's hidden tests and, for exercises whose learner writes the
-# tests, the implementations those tests run on (tests/impl/; a handout
-# has only the correct one, compiled). With an ASSIGNMENT file, only its exercises go
+# tests, the implementations those tests run on (impl/; a handout has
+# only the correct one, compiled). With an ASSIGNMENT file, only its exercises go
 # in, and the file goes along as .assignment (the grader then uses its
 # points). Run by `make handout` and `make gradescope`.
 set -eu
@@ -58,24 +58,24 @@ find "$stage" \( -name '*.backup-*' -o -name '*.o' -o -name '*~' \) -delete
 
 # Exercises whose learner writes the tests run them on implementations the
 # learner never reads: a handout gets the correct one compiled (impl/ID/);
-# the Gradescope zip gets every one, the broken ones as whole files (the
-# autograder then needs no git to apply their diffs).
+# the Gradescope zip gets every one's source there, the broken ones as
+# whole files (the autograder then needs no git to apply their diffs).
 case $kind in
 handout) $G ship-impl "$stage" $ids >/dev/null ;;
 gradescope)
   for id in $ids; do
     [ -d "tests/impl/$id" ] || continue
-    mkdir -p "$stage/tests/impl/$id"
-    cp "tests/impl/$id/reference.c" "$stage/tests/impl/$id/"
+    mkdir -p "$stage/impl/$id"
+    cp "tests/impl/$id/reference.c" "$stage/impl/$id/"
     for p in "tests/impl/$id"/*.patch; do
       [ -e "$p" ] || continue
       t=$(mktemp -d)
       cp "tests/impl/$id/reference.c" "$t/"
       git -C "$t" apply -p1 "$PWD/$p"
-      cp "$t/reference.c" "$stage/tests/impl/$id/$(basename "$p" .patch).c"
+      cp "$t/reference.c" "$stage/impl/$id/$(basename "$p" .patch).c"
       rm -rf "$t"
     done
-    cp "tests/impl/$id"/*.c "$stage/tests/impl/$id/" 2>/dev/null || true
+    for c in "tests/impl/$id"/*.c; do cp "$c" "$stage/impl/$id/"; done
   done
   ;;
 esac

@@ -119,14 +119,18 @@ static void load_catch_list(gr_exercise_t *ex, const char *readme,
     snprintf(t->visibility, sizeof t->visibility, "visible");
     snprintf(t->source, sizeof t->source, "%s", readme);
   }
-  /* The implementations: the workbook's sources, or a handout's objects. */
+  /* The implementations: the workbook's sources; else impl/ID, with the
+   * sources (a Gradescope zip) or the reference's objects (a handout). */
   snprintf(ex->impl, sizeof ex->impl, "%s/tests/impl/%s", root, ex->id);
   if (gr_is_dir(ex->impl))
     return;
   snprintf(ex->impl, sizeof ex->impl, "%s/impl/%s", root, ex->id);
-  ex->impl_prebuilt = gr_is_dir(ex->impl);
-  if (!ex->impl_prebuilt)
+  char ref[PATH_MAX + 16];
+  snprintf(ref, sizeof ref, "%s/reference.c", ex->impl);
+  if (!gr_is_dir(ex->impl))
     ex->impl[0] = 0;
+  else
+    ex->impl_prebuilt = !gr_is_file(ref);
 }
 
 static void load_exercise(gr_exercise_t *ex, const char *dir, const char *id,
