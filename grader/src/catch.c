@@ -42,11 +42,21 @@ struct catch_ctx {
   int at[GR_MAX_BINS];       /* per broken: the learner test running, or -1 */
   int caught_by[GR_MAX_BINS];/* per broken: the test that failed on it, or -1 */
   int grader_fault[GR_MAX_BINS];
+  char dir[GR_MAX_BINS][PATH_MAX]; /* each binary's folder */
 };
 
 #define xasprintf gr_xasprintf
 
 int gr_catch_tests(const struct ex_ctx *c) { return c->ct ? c->ct->nltests : 0; }
+
+const char *gr_catch_bin_dir(struct ex_ctx *c, int bin) {
+  char *d = c->ct->dir[bin];
+  snprintf(d, PATH_MAX, "%s", c->bin[bin]);
+  char *slash = strrchr(d, '/');
+  if (slash)
+    *slash = 0;
+  return d;
+}
 
 /* The source of broken implementation `name`: NAME.c, or NAME.patch applied
  * to the reference in a folder of the exercise's work; 0, or -1 with *why. */

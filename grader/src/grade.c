@@ -843,7 +843,9 @@ static void submit_run(struct ex_ctx *c, gr_test_result_t *tr, int t, int source
     job->env[e++] = gr_xstrdup("WB_TRACE=-");
   job->env[e] = NULL;
   job->secret = d->secret;
-  job->sb.workdir = c->work;
+  /* Tests the learner wrote see their own program's folder only: never
+   * the other implementations' programs, which they could compare. */
+  job->sb.workdir = c->ct ? gr_catch_bin_dir(c, source) : c->work;
   job->sb.sanitizer = c->opt->sanitize;
   job->sb.timeout_s = c->opt->test_timeout_s;
   job->out_cap = TEST_OUT_CAP + (timeline_dir ? TRACE_OUT_CAP : 0);

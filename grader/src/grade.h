@@ -67,6 +67,8 @@ int gr_catch_tests(const struct ex_ctx *c);      /* learner tests in each binary
 void gr_catch_bin_ready(struct ex_ctx *c, int bin);
 void gr_catch_run_done(struct ex_ctx *c, gr_test_result_t *tr);
 void gr_catch_finish(struct ex_ctx *c);
+/* The folder of binary `bin`: the only one its runs see. */
+const char *gr_catch_bin_dir(struct ex_ctx *c, int bin);
 /* Chains what the exercise's implementations under test hold. */
 unsigned long long gr_catch_hash(unsigned long long h, const gr_exercise_t *ex);
 
