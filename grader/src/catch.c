@@ -337,9 +337,10 @@ void gr_catch_finish(struct ex_ctx *c) {
       tr->status = GR_FAIL;
       tr->message = ngood
           ? xasprintf("not caught: an implementation with this mistake (%s) "
-                      "passed %s of your tests that pass on the correct one. "
-                      "Write a test that fails on that mistake.",
-                      ex->tests[b].what, ngood == 1 ? "the only one" : "every one")
+                      "passed %s that pass%s on the correct one. Write a test "
+                      "that fails on that mistake.",
+                      ex->tests[b].what, ngood == 1 ? "your only test" : "all your tests",
+                      ngood == 1 ? "es" : "")
           : xasprintf("not caught (%s): none of your tests passes on the "
                       "correct implementation, so none can catch anything.",
                       ex->tests[b].what);

@@ -262,6 +262,25 @@ static void show_timelines(FILE *f, const gr_workbook_t *wb, const gr_grading_t 
 
 static int timelines; /* check --timeline */
 
+static int pristine(const gr_workbook_t *wb, const gr_exercise_t *ex,
+                    const char *file, gr_buf_t *out);
+
+/* Whether the learner's files are still the starting ones. */
+static int untouched(const gr_workbook_t *wb, const gr_exercise_t *ex) {
+  int same = 1;
+  for (int f = 0; f < ex->nfiles && same; f++) {
+    gr_buf_t stub = {0}, mine = {0};
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof path, "%s/exercises/%s/%s", wb->root, ex->id, ex->files[f]);
+    same = pristine(wb, ex, ex->files[f], &stub) == 0 &&
+           gr_read_file(path, 1 << 20, &mine) == 0 && stub.len == mine.len &&
+           !memcmp(stub.data, mine.data, stub.len);
+    gr_buf_free(&stub);
+    gr_buf_free(&mine);
+  }
+  return same;
+}
+
 /* Checks the given exercises (all when n == 0) in place and prints the
  * learner's view. Returns how many did not pass, or -1. */
 static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
@@ -281,12 +300,16 @@ static int check_and_show(gr_workbook_t *wb, gr_exercise_t **sel, int n) {
     /* A handout has no broken implementations: tests the learner wrote
      * pass here when they all pass on the correct one. */
     int here = e->ex->impl_prebuilt && e->state == GR_EX_BUILT &&
-               !gr_ex_incomplete(e) && e->wrong_tests == 0 && e->learner_test_count > 0;
+               !gr_ex_incomplete(e) && e->wrong_tests == 0 && e->learner_test_count > 0 &&
+               !untouched(wb, e->ex);
     passed |= here;
     char st[64];
     if (here)
       snprintf(st, sizeof st, "passed here: %d tests (catches graded on submission)",
                e->learner_test_count);
+    else if (e->ex->impl_prebuilt && e->state == GR_EX_BUILT && !gr_ex_incomplete(e))
+      snprintf(st, sizeof st, "%s", e->wrong_tests ? "failing: some tests fail on the correct code"
+                                                   : "to do: write your tests");
     else if (passed)
       snprintf(st, sizeof st, "passed %s/%s points", GR_PTS(e->score), GR_PTS(e->max));
     else if (gr_ex_incomplete(e))
