@@ -274,12 +274,13 @@ void gr_catch_finish(struct ex_ctx *c) {
   gr_buf_printf(&d, "Your tests on the correct implementation (%d runs each%s):\n",
                 REF_RUNS, ct->nref == 2 ? ", in two builds" : "");
   for (int l = 0; l < ct->nltests; l++) {
-    int passed = 0, fault = 0;
+    int passed = 0, fault = 0, hangs = 0;
     const gr_test_result_t *bad = NULL;
     for (int k = 0; k < REF_RUNS; k++) {
       const gr_test_result_t *r = &ct->ref[l * REF_RUNS + k];
       passed += r->status == GR_PASS;
       fault |= r->status == GR_GRADER_ERROR;
+      hangs += r->status == GR_TIMEOUT;
       if (r->status != GR_PASS && !bad)
         bad = r;
     }
@@ -293,7 +294,8 @@ void gr_catch_finish(struct ex_ctx *c) {
       gr_buf_printf(&d, "  ?      %s: could not be run: %s\n", ct->ltests[l].name, why);
     } else {
       res->wrong_tests++;
-      gr_buf_printf(&d, "  %s  %s: %s %s: %s\n", passed ? "FLAKY" : "WRONG",
+      gr_buf_printf(&d, "  %s  %s: %s %s: %s\n",
+                    hangs == REF_RUNS ? "HANGS" : passed ? "FLAKY" : "WRONG",
                     ct->ltests[l].name,
                     passed ? "passed only" : "failed all", passed ? "some runs" : "runs",
                     why);
@@ -302,9 +304,9 @@ void gr_catch_finish(struct ex_ctx *c) {
   }
   if (res->wrong_tests)
     gr_buf_printf(&d, "A test that fails on the correct implementation, even "
-                      "once, is wrong or flaky: it catches nothing. Fix what it "
-                      "expects, or wait for facts (counts, order) instead of "
-                      "time.\n");
+                      "once, is wrong, flaky or stuck: it catches nothing. Fix "
+                      "what it expects, wait for facts (counts, order) instead "
+                      "of time, and end every wait with wb_run's deadline.\n");
   if (ct->nbroken == 0)
     gr_buf_printf(&d, "Which broken implementations your tests catch is graded "
                       "when you submit: they are not in your copy of the "
