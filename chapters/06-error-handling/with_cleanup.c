@@ -5,72 +5,9 @@
  * without N, three calls: one succeeds, one fails in acquire, one in work)
  * expect: lag_ms < 50, elapsed_ms < 600, open_fds < 6, errors < 1
  */
-#include "op_error.h"
-#include "wb_lag.h"
-#include "wb_trace.h"
+#include "cleanup_calls.h" /* struct call, acquire, release, finally */
 
-#include <errno.h>
-#include <ev.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-enum fail_at { FAIL_NONE, FAIL_ACQUIRE, FAIL_WORK };
-
-/* One call of with_cleanup: the state a coroutine keeps across its three
- * awaits. One timer serves every step, one step at a time. */
-struct call {
-  ev_timer timer;  /* the wait of the step in progress */
-  char name[16];
-  enum fail_at fail_at;
-  int fd[2];           /* the resource; -1 when not held */
-  struct op_error err; /* the first error, reported at the end */
-  int released;        /* how many times release ran (must be 0 or 1) */
-  int *pending;        /* calls still running, for main */
-};
-
-static void call_finish(struct ev_loop *loop, struct call *c);
-static void release_resource(struct ev_loop *loop, struct call *c);
-
-/* `finally`: the one place every path goes through once acquire has
- * answered. If the resource is held, release it; then the call ends. */
-static void with_cleanup_finally(struct ev_loop *loop, struct call *c) {
-  if (c->fd[0] >= 0)
-    release_resource(loop, c);
-  else
-    call_finish(loop, c);
-}
-
-/* `except ValueError` and `except Exception` become a switch on the code. */
-static void report_error(const struct call *c) {
-  if (c->err.code == OP_EVALUE)
-    printf("%s: Value error: %s\n", c->name, c->err.message);
-  else
-    printf("%s: Unexpected error: %s\n", c->name, c->err.message);
-}
-
-/* ---- release_resource: 100 ms, then the descriptors are closed ---------- */
-
-static void release_resume(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct call *c = (struct call *)w;
-  (void)revents;
-  for (int i = 0; i < 2; i++)
-    if (c->fd[i] >= 0)
-      close(c->fd[i]), c->fd[i] = -1;
-  c->released++;
-  printf("%s: Resource released\n", c->name);
-  wb_trace_mark("%s: released", c->name);
-  call_finish(loop, c);
-}
-
-static void release_resource(struct ev_loop *loop, struct call *c) {
-  ev_timer_init(&c->timer, release_resume, 0.1, 0.);
-  ev_timer_start(loop, &c->timer);
-}
-
-/* ---- do_work: 200 ms, then a message through the resource --------------- */
+/* ---- do_work ends: the message through the resource -------------------- */
 
 static void work_resume(struct ev_loop *loop, ev_timer *w, int revents) {
   struct call *c = (struct call *)w;
@@ -92,82 +29,21 @@ static void work_resume(struct ev_loop *loop, ev_timer *w, int revents) {
   with_cleanup_finally(loop, c);
 }
 
-static void do_work(struct ev_loop *loop, struct call *c) {
-  ev_timer_init(&c->timer, work_resume, 0.2, 0.);
-  ev_timer_start(loop, &c->timer);
-}
-
-/* ---- acquire_resource: 100 ms, then a socketpair ------------------------ */
-
-static void acquire_resume(struct ev_loop *loop, ev_timer *w, int revents) {
-  struct call *c = (struct call *)w;
-  (void)revents;
-  if (c->fail_at == FAIL_ACQUIRE) {
-    op_error_set(&c->err, OP_EACQUIRE, 0, "acquire_resource: %s: none left",
-                 c->name);
-  } else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, c->fd) < 0) {
-    op_error_set(&c->err, OP_ESYS, errno, "acquire_resource: socketpair: %s",
-                 strerror(errno));
-    c->fd[0] = c->fd[1] = -1;
-  } else {
-    printf("%s: Resource acquired\n", c->name);
-    if (c->fail_at == FAIL_WORK) /* on cue: the peer hangs up at once */
-      close(c->fd[1]), c->fd[1] = -1;
-  }
-  wb_trace_mark("%s: acquire %s", c->name, c->err.code ? "failed" : "done");
-  if (c->err.code != OP_OK) {
-    report_error(c);
-    with_cleanup_finally(loop, c); /* nothing held: nothing to release */
-    return;
-  }
-  do_work(loop, c);
-}
-
-static void acquire_resource(struct ev_loop *loop, struct call *c) {
-  ev_timer_init(&c->timer, acquire_resume, 0.1, 0.);
-  ev_timer_start(loop, &c->timer);
-}
-
-/* ---- async def with_cleanup() ------------------------------------------- */
-
-static void with_cleanup(struct ev_loop *loop, struct call *c) {
-  c->fd[0] = c->fd[1] = -1;
-  c->err.code = OP_OK;
-  wb_trace_mark("%s: Started", c->name);
-  acquire_resource(loop, c);
-}
-
-/* The caller's continuation: the call is over, its error (if any) in err. */
-static void call_finish(struct ev_loop *loop, struct call *c) {
-  (void)loop;
-  printf("%s: finished: %s; open descriptors: %d\n", c->name,
-         op_strerror(c->err.code), wb_open_fds());
-  --*c->pending;
-}
+/* Without N: one call succeeds, one fails in acquire, one in work. */
+static enum fail_at mixed(int i) { return (enum fail_at)(i % 3); }
+static enum fail_at in_work(int i) { return (void)i, FAIL_WORK; }
 
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 3;
   if (n < 1 || n > 500)
     return fprintf(stderr, "usage: with_cleanup [N: 1 to 500]\n"), 2;
-  struct call *calls = calloc((size_t)n, sizeof *calls);
-  int pending = n, wrong = 0;
-  wb_lag_t lag;
-  double t0 = wb_now_ms();
-  struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-  if (!calls || !loop)
+  struct run r;
+  struct call *calls = run_calls(n, argc > 1 ? in_work : mixed, &r);
+  if (!calls)
     return fprintf(stderr, "with_cleanup: out of memory\n"), 1;
-  wb_lag_start(loop, &lag);
-  for (int i = 0; i < n; i++) {
-    snprintf(calls[i].name, sizeof calls[i].name, "call %d", i + 1);
-    calls[i].fail_at = argc > 1 ? FAIL_WORK : (enum fail_at)i;
-    calls[i].pending = &pending;
-    with_cleanup(loop, &calls[i]);
-  }
-  ev_run(loop, 0);
-  wb_lag_stop(loop, &lag);
-  ev_loop_destroy(loop);
   /* Right means: every call ended, release ran exactly when acquire had
    * succeeded, and each call's error is the one arranged for it. */
+  int wrong = 0;
   for (int i = 0; i < n; i++) {
     const struct call *c = &calls[i];
     enum op_code want = c->fail_at == FAIL_NONE      ? OP_OK
@@ -177,7 +53,6 @@ int main(int argc, char **argv) {
              c->released != (c->fail_at == FAIL_ACQUIRE ? 0 : 1);
   }
   free(calls);
-  wb_measured_print(stdout, wb_lag_longest_ms(&lag), wb_now_ms() - t0,
-                    wrong + pending);
-  return wrong + pending ? 1 : 0;
+  wb_measured_print(stdout, r.lag_ms, r.elapsed_ms, wrong + r.pending);
+  return wrong + r.pending ? 1 : 0;
 }
