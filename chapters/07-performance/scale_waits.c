@@ -10,7 +10,7 @@
 #include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
+#include <string.h>
 
 /* What gather waits for: the number of tasks still sleeping. */
 struct gather {
@@ -64,12 +64,21 @@ int main(int argc, char **argv) {
   ev_loop_destroy(loop);
   free(tasks);
   double elapsed = wb_now_ms() - t0;
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
+  /* The peak of this program's own memory (VmHWM). Not getrusage's
+   * ru_maxrss: that one survives exec, so a program started by a large
+   * process (the grader, after many gradings) would report its parent's. */
+  long peak_kib = -1;
+  char line[128];
+  FILE *status = fopen("/proc/self/status", "r");
+  while (status && fgets(line, sizeof line, status))
+    if (!strncmp(line, "VmHWM:", 6))
+      peak_kib = atol(line + 6);
+  if (status)
+    fclose(status);
   printf("%ld tasks, longest wait 150 ms\n", n);
   printf("measured: lag_ms=%.0f elapsed_ms=%.0f open_fds=%d errors=%ld "
          "peak_kib=%ld\n",
          wb_lag_longest_ms(&lag), elapsed, wb_open_fds(), g.pending,
-         ru.ru_maxrss);
+         peak_kib);
   return 0;
 }

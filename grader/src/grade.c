@@ -1106,7 +1106,13 @@ static void test_done(gr_job_t *job) {
     tr->status = GR_GRADER_ERROR;
     tr->message = xasprintf("could not grade: the test program did not start "
                             "(a fault of the grader or the machine, not of "
-                            "the submission)%s%s",
+                            "the submission; %d tries, the last %s %d)%s%s",
+                            d->attempt + 1,
+                            job->timed_out ? "timed out, status"
+                            : WIFSIGNALED(job->status) ? "killed by signal"
+                                                       : "exit status",
+                            WIFSIGNALED(job->status) ? WTERMSIG(job->status)
+                                                     : WEXITSTATUS(job->status),
                             *out ? ":\n" : ".", out);
   } else if (san) {
     tr->status = GR_CRASH;
