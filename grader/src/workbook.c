@@ -270,6 +270,15 @@ int gr_workbook_add_hidden(gr_workbook_t *wb, const char *dir,
       if (strncmp(e->d_name, "test_", 5) || len < 3 ||
           strcmp(e->d_name + len - 2, ".c") || ex->nsources == 8)
         continue;
+      if (ex->learner_tests) {
+        fprintf(stderr, "grader: %s/%s: in %s the learner writes the tests, "
+                        "graded by the broken implementations they catch "
+                        "(tests/impl/%s): hidden tests have nothing to run on "
+                        "there. Add a broken implementation instead.\n",
+                exdir, e->d_name, ex->id, ex->id);
+        closedir(d);
+        return -1;
+      }
       char *src = ex->sources[ex->nsources++];
       snprintf(src, PATH_MAX, "%s/%s", exdir, e->d_name);
       int got = gr_parse_tests(src, ex->tests + ex->ntests, 64 - ex->ntests);
