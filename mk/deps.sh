@@ -11,7 +11,7 @@ pkgs="libev-dev check pkg-config libcurl4-openssl-dev libjansson-dev libsqlite3-
 # For the tests only: a browser that renders the class summary page and
 # takes its screenshot, and sim_c for similarity flags (an instructor who
 # wants those installs similarity-tester; summary says so).
-[ "${1:-}" = test ] && pkgs="$pkgs chromium similarity-tester"
+[ "${1:-}" = test ] && pkgs="$pkgs chromium similarity-tester nginx-light"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -8,6 +8,7 @@
 #include "wb_server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -47,6 +48,10 @@ struct conn {
   struct conn *prev, *next;
 };
 
+#define FLAKY_KEYS 64    /* distinct /flaky keys one server remembers */
+#define FLAKY_KEY_MAX 32 /* the longest key, in bytes */
+#define FLAKY_MAX 1000   /* the most failures a key may ask for */
+
 struct wb_server {
   struct ev_loop *loop;
   ev_io accept_io;
@@ -57,6 +62,13 @@ struct wb_server {
   unsigned *answered; /* &answered_own unless shared */
   unsigned most_open_own;
   unsigned *most_open; /* &most_open_own unless shared */
+  /* /flaky/KEY/N: how many requests each KEY has had, on the loop's thread
+   * only. A fixed table: a server in a test sees a handful of keys. */
+  struct flaky {
+    char key[FLAKY_KEY_MAX + 1];
+    long seen;
+  } flaky[FLAKY_KEYS];
+  unsigned nflaky;
   /* Thread mode only. */
   int own_loop;
   pthread_t thread;
@@ -182,7 +194,43 @@ static long parse_num(const char *s, const char *end, long max) {
 static const char index_text[] =
     "wb_server: the workbook's local HTTP server\n"
     "GET /json, /json/N, /delay/MS, /status/CODE, /drip/N/MS, /split/N,\n"
-    "/close\n";
+    "/close, /flaky/KEY/N\n";
+
+/* /flaky/KEY/N: the first N requests for KEY (letters, digits, '-', '_')
+ * are answered 503, every later one 200, each with {"attempt":K}, K counting
+ * from 1: a server that fails for a while and then recovers, for clients
+ * that retry. Counted per server, so each test starts afresh. */
+static void conn_flaky(struct conn *c, const char *s, const char *end) {
+  const char *slash = memchr(s, '/', (size_t)(end - s));
+  long n = slash ? parse_num(slash + 1, end, FLAKY_MAX) : -1;
+  size_t klen = slash ? (size_t)(slash - s) : 0;
+  for (size_t i = 0; i < klen; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+      klen = 0;
+  if (n < 0 || klen == 0 || klen > FLAKY_KEY_MAX) {
+    conn_json(c, 400, "{\"error\":\"use /flaky/KEY/N, N in 0..%ld\"}",
+              FLAKY_MAX);
+    return;
+  }
+  wb_server_t *srv = c->srv;
+  struct flaky *f = NULL;
+  for (unsigned i = 0; i < srv->nflaky && !f; i++)
+    if (strlen(srv->flaky[i].key) == klen &&
+        memcmp(srv->flaky[i].key, s, klen) == 0)
+      f = &srv->flaky[i];
+  if (!f && srv->nflaky == FLAKY_KEYS) {
+    conn_json(c, 400, "{\"error\":\"more than %ld flaky keys\"}",
+              (long)FLAKY_KEYS);
+    return;
+  }
+  if (!f) {
+    f = &srv->flaky[srv->nflaky++];
+    memcpy(f->key, s, klen);
+    f->key[klen] = 0;
+  }
+  f->seen++;
+  conn_json(c, f->seen <= n ? 503 : 200, "{\"attempt\":%ld}", f->seen);
+}
 
 static void conn_route(struct conn *c, const char *path, size_t len) {
   const char *end = path + len;
@@ -254,6 +302,8 @@ static void conn_route(struct conn *c, const char *path, size_t len) {
     c->drip_left = c->head_only ? 0 : sizeof doc - 1;
     c->drip_piece = (sizeof doc - 1 + (size_t)n - 1) / (size_t)n;
     c->drip_every = 0.02;
+  } else if (PREFIX("/flaky/")) {
+    conn_flaky(c, path + 7, end);
   } else if (IS("/close")) {
     __atomic_fetch_add(c->srv->answered, 1, __ATOMIC_RELAXED);
     conn_close(c);

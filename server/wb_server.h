@@ -17,6 +17,11 @@
  *                   its length), 20 ms apart, so the client receives it in
  *                   several reads
  *   /close          the connection is closed without any response
+ *   /flaky/KEY/N    the first N requests (at most 1000) for KEY (1-32
+ *                   letters, digits, '-' or '_') are answered 503, every
+ *                   later one 200, each with {"attempt":K}, K counting from
+ *                   1; counted per server (at most 64 keys), so a fresh
+ *                   server starts every key afresh
  * Anything else is 404; a malformed request is 400, a method other than
  * GET or HEAD is 405, a request head over 8 KiB is 400.
  */

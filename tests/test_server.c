@@ -500,6 +500,35 @@ START_TEST(server_status_path_answers_404_and_503_with_that_status) {
 }
 END_TEST
 
+START_TEST(server_flaky_fails_n_times_per_key_then_answers_200) {
+  wb_server_t *srv = server_start();
+  int port = wb_server_port(srv);
+  struct reply r;
+  for (int i = 1; i <= 2; i++) {
+    fetch(port, "GET /flaky/a/2 HTTP/1.1\r\n\r\n", &r);
+    ck_assert_int_eq(reply_status(&r), 503);
+  }
+  fetch(port, "GET /flaky/b/1 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 503); /* each key counts alone */
+  fetch(port, "GET /flaky/a/2 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 200);
+  ck_assert_str_eq(reply_body(&r), "{\"attempt\":3}");
+  fetch(port, "GET /flaky/a/2 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 200);
+  fetch(port, "GET /flaky/c/0 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 200);
+  fetch(port, "GET /flaky/a%20b/1 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 400);
+  fetch(port, "GET /flaky/x HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 400);
+  wb_server_stop(srv);
+  srv = server_start(); /* a new server forgets every key */
+  fetch(wb_server_port(srv), "GET /flaky/a/2 HTTP/1.1\r\n\r\n", &r);
+  ck_assert_int_eq(reply_status(&r), 503);
+  wb_server_stop(srv);
+}
+END_TEST
+
 START_TEST(server_unknown_path_is_404) {
   wb_server_t *srv = server_start();
   struct reply r;
@@ -636,6 +665,7 @@ int main(void) {
   tcase_add_test(tc, server_delay_does_not_hold_back_a_later_json_request);
   tcase_add_test(tc, server_counts_the_most_connections_open_at_once);
   tcase_add_test(tc, server_status_path_answers_404_and_503_with_that_status);
+  tcase_add_test(tc, server_flaky_fails_n_times_per_key_then_answers_200);
   tcase_add_test(tc, server_unknown_path_is_404);
   tcase_add_test(tc, server_malformed_request_line_is_400);
   tcase_add_test(tc, server_post_is_405);
