@@ -395,6 +395,13 @@ int gr_cmd_ship_impl(gr_workbook_t *wb, int argc, char **argv) {
     return 2;
   }
   int shipped = 0;
+  /* The compiler runs in the exercise's folder under OUTDIR: a relative
+   * OUTDIR would lead nowhere from there. */
+  char outdir[PATH_MAX];
+  if (gr_mkdirs(argv[0]) < 0 || !realpath(argv[0], outdir)) {
+    fprintf(stderr, "grader: cannot create %s\n", argv[0]);
+    return 1;
+  }
   for (int i = 0; i < wb->nex; i++) {
     const gr_exercise_t *ex = &wb->ex[i];
     int wanted = argc == 1;
@@ -407,7 +414,7 @@ int gr_cmd_ship_impl(gr_workbook_t *wb, int argc, char **argv) {
       return 1;
     }
     char dir[PATH_MAX * 2], tmp[PATH_MAX * 2];
-    snprintf(dir, sizeof dir, "%s/impl/%s", argv[0], ex->id);
+    snprintf(dir, sizeof dir, "%s/impl/%s", outdir, ex->id);
     snprintf(tmp, sizeof tmp, "%s/impl.c", dir);
     char ref[PATH_MAX + 16];
     snprintf(ref, sizeof ref, "%s/reference.c", ex->impl);
