@@ -16,6 +16,8 @@
  * and its points are earned. A test that recognised the shipped bytes of
  * the reference instead of testing what it does fails on binary 1, which
  * no learner has seen, and the broken ones are built like that one.
+ * Always in the sanitizer build (--no-sanitize too): a broken
+ * implementation that leaks or touches freed memory is caught only there.
  */
 #define _GNU_SOURCE
 #include "grade.h"
