@@ -533,11 +533,23 @@ static int load_results(struct ex_ctx *c) {
     if (!json_is_object(r))
       continue;
     const char *o = json_string_value(json_object_get(r, "output"));
+    const char *m = json_string_value(json_object_get(r, "message"));
     tr->status = GR_PASS;
     tr->score = tr->test->points;
     tr->secs = json_number_value(json_object_get(r, "secs"));
     tr->output = o && *o ? gr_xstrdup(o) : NULL;
+    tr->message = m && *m ? gr_xstrdup(m) : NULL;
     reused++;
+  }
+  /* Learner-written tests: how each did, said once for the exercise. */
+  const char *detail = json_string_value(json_object_get(root, "detail"));
+  int learner_tests = (int)json_integer_value(json_object_get(root, "learner_tests"));
+  if (reused == res->ntests && res->ex->learner_tests && (!detail || !learner_tests))
+    reused = 0; /* kept by an older grader: not whole */
+  if (reused == res->ntests && detail) {
+    free(res->detail);
+    res->detail = gr_xstrdup(detail);
+    res->learner_test_count = learner_tests;
   }
   json_decref(root);
   if (reused == res->ntests)
@@ -546,6 +558,8 @@ static int load_results(struct ex_ctx *c) {
     gr_test_result_t *tr = &res->tests[t];
     free(tr->output);
     tr->output = NULL;
+    free(tr->message);
+    tr->message = NULL;
     tr->status = GR_NOT_RUN;
     tr->score = 0;
     tr->secs = 0;
@@ -566,8 +580,8 @@ static void save_results(struct ex_ctx *c) {
   for (int t = 0; t < res->ntests; t++) {
     gr_test_result_t *tr = &res->tests[t];
     result_name(tr->test, name, sizeof name);
-    json_object_set_new(tests, name, json_pack("{s:s?, s:f}", "output", tr->output,
-                                               "secs", tr->secs));
+    json_object_set_new(tests, name, json_pack("{s:s?, s:s?, s:f}", "output", tr->output,
+                                               "message", tr->message, "secs", tr->secs));
     kept++;
   }
   if (!kept) {
@@ -575,6 +589,14 @@ static void save_results(struct ex_ctx *c) {
     return;
   }
   json_t *root = json_pack("{s:o}", "passed", tests);
+  if (res->ex->learner_tests) {
+    if (res->wrong_tests) { /* a wrong test is worth saying again */
+      json_decref(root);
+      return;
+    }
+    json_object_set_new(root, "detail", json_string(res->detail ? res->detail : ""));
+    json_object_set_new(root, "learner_tests", json_integer(res->learner_test_count));
+  }
   char path[PATH_MAX], tmp[PATH_MAX + 32];
   cache_path(c->wb, c->result_key, ".result", path);
   snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
@@ -610,13 +632,13 @@ static void link_exercise(struct ex_ctx *c) {
   int opts[4] = {c->opt->sanitize, (int)(c->opt->test_timeout_s * 1000),
                  c->in_place, c->opt->libev_flags};
   c->result_key = gr_hash(rk, opts, sizeof opts);
-  /* A kept pass has no picture: with --timeline every test runs. The
-   * learner's own tests are always run: their report is made of all runs. */
-  if (c->ct)
+  /* A kept pass has no picture: with --timeline every test runs. A handout
+   * keeps no result of learner-written tests: what it shows is not a pass. */
+  if (c->ct && c->ct_handout)
     c->result_key = 0;
   else if (!c->opt->no_cache && !timeline_dir)
     c->res->results_cached = load_results(c);
-  if (!c->ct && c->res->results_cached == ex->ntests)
+  if (c->res->results_cached == ex->ntests)
     return; /* every test passed before: nothing to run */
   for (int s = 0; s < c->nbins; s++) {
     char cached[PATH_MAX];

@@ -32,6 +32,7 @@ struct ex_ctx {
   unsigned long long result_key; /* 0: results not to be cached */
   int in_place;              /* graded in the workbook's own tree */
   struct catch_ctx *ct;      /* learner-written tests: catch.c's state */
+  int ct_handout;            /* ...run on a handout's reference only */
   gr_options_t own_opt;      /* opt, changed for this exercise (catch.c) */
 };
 
