@@ -94,7 +94,7 @@ wait_for '! pgrep -f -- "-$gpid/" >/dev/null' 50
 [ "$before" -ge 2 ] && [ "$before" -lt $n ] && ! pgrep -f -- "-$gpid/" >/dev/null &&
   ok "killed with -9 after $before of $n submissions; none of its processes lived on" ||
   bad "kill -9: $before rows, processes left: $(pgrep -f -- "-$gpid/" | wc -l)"
-$G batch "$class" --assignment "$A" -j1 --no-cache --db "$tmp/k.db" >"$tmp/k2.txt" 2>&1
+$G batch "$class" --assignment "$A" -j2 --no-cache --db "$tmp/k.db" >"$tmp/k2.txt" 2>&1
 rows=$(sql "$tmp/k.db" "SELECT COUNT(*), SUM(state = 'graded'), MAX(runs) FROM submissions")
 grep -q "$before already graded" "$tmp/k2.txt" && grep -q "Done: $((n - before)) graded now, $before kept" "$tmp/k2.txt" &&
   [ "$rows" = "$n|$n|1" ] && ! ls -d "$root/build/work/"*"-$gpid" >/dev/null 2>&1 &&
