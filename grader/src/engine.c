@@ -31,9 +31,10 @@ struct gr_job_priv {
 
 /* A test's time counts from when its program has started: before that,
  * the sandbox is being made, which on a machine busy making and tearing
- * down namespaces has been seen to take 10 s. Making it may take this much
- * more than the job's own limit. */
-#define START_GRACE_S 30.0
+ * down namespaces can take seconds. Making it may take this much more
+ * than the job's own limit; a test that has not started by then is tried
+ * again (grade.c). */
+#define START_GRACE_S 5.0
 
 static struct ev_loop *loop;
 static int max_jobs = 1, running;

@@ -1074,7 +1074,10 @@ static void test_done(gr_job_t *job) {
    * that a killed test left and that are not yet gone). */
   int started = job->status != -1 && job->result.data &&
                 strncmp(job->result.data, "WB0 started\n", 12) == 0;
-  if (!started && d->attempt + 1 < START_TRIES && !job->timed_out) {
+  /* A program stuck before it started (seen under heavy load, once in a
+   * few thousand runs: its sandbox never came up) ran nothing of the
+   * learner's either: it is tried again too. */
+  if (!started && d->attempt + 1 < START_TRIES) {
     submit_run(c, d->tr, d->test, d->source, d->attempt + 1, 0.1 * (1 << d->attempt));
     free(d);
     return;
