@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # e2e-catch.sh - exercises whose learner writes the tests (grader/src/catch.c),
-# end to end: grade, the learner's check and hint in a handout (which has
-# the correct implementation compiled, never a source or a broken one),
-# batch, and the Gradescope zip set up and run on an upload.
+# end to end: grade (good, wrong, broken and empty test files) and batch.
+# The handout (the correct implementation compiled, never a source or a
+# broken one) and the Gradescope zip are checked by e2e-platform.sh, on
+# the same handout and zip as week 2's.
 # Run by `make e2e`.
 source "$(dirname "$0")/lib.sh"
 
@@ -55,49 +56,4 @@ a=$(score_of ada) b=$(score_of bob)
   ok "batch grades learner-written tests like any exercise: ada $a, bob $b" ||
   { bad "batch: ada '$a' bob '$b'"; tail -5 "$tmp/batch.txt"; }
 
-echo "Handout (make handout with $catch):"
-A=$tmp/catch.txt && printf '# Testing\n%s 10\n' "$catch" >"$A"
-make -s handout ASSIGNMENT="$A" >"$tmp/handout.txt" 2>&1
-mkdir -p "$tmp/learner" && tar -C "$tmp/learner" -xzf build/handout/catch.tar.gz
-h=$tmp/learner/catch
-listing=$(cd "$h" && find . -type f | sort)
-if [ -f "$h/impl/$catch/reference.o" ] && [ -f "$h/impl/$catch/reference.asan.o" ] &&
-  ! grep -qE '\.patch$|/reference\.c$|^\./(tests|solutions)/' <<<"$listing"; then
-  ok "the handout has the correct implementation compiled (plain and sanitizer), no source of it, no broken one"
-else bad "handout contents"; grep -E 'impl|tests' <<<"$listing" | head; fi
-if (cd "$h" && make -s -j2 build/grader >"$tmp/hbuild.txt" 2>&1); then
-  (cd "$h" && build/grader check "$catch") >"$tmp/h1.txt" 2>&1
-  cp "solutions/$catch/$f" "$h/exercises/$catch/$f"
-  (cd "$h" && build/grader check "$catch") >"$tmp/h2.txt" 2>&1
-  rc2=$?
-  cp "$tmp/wrong/$f" "$h/exercises/$catch/$f"
-  (cd "$h" && build/grader check "$catch") >"$tmp/h3.txt" 2>&1
-  grep -q "to do: write your tests" "$tmp/h1.txt" &&
-    [ $rc2 -eq 0 ] && grep -q "passed here: [0-9]* tests (catches graded on submission)" "$tmp/h2.txt" &&
-    grep -q "graded when you submit" "$tmp/h2.txt" &&
-    grep -q "WRONG  expects_the_impossible" "$tmp/h3.txt" && grep -q "some tests fail on the correct code" "$tmp/h3.txt" &&
-    ok "check in the handout: the stub is to do; the solution's tests pass on the shipped implementation (catches graded on submission); a wrong test is named" ||
-    { bad "check in the handout"; cat "$tmp/h1.txt" "$tmp/h2.txt" "$tmp/h3.txt" | head -60; }
-else bad "the handout does not build"; tail -20 "$tmp/hbuild.txt"; fi
-
-echo "Gradescope (make gradescope with $catch):"
-make -s gradescope ASSIGNMENT="$A" >"$tmp/gs.txt" 2>&1
-zip=build/gradescope/catch.zip
-inzip=$(unzip -Z1 "$zip" 2>/dev/null)
-nsrc=$(grep -c "^impl/$catch/.*\.c$" <<<"$inzip")
-if [ "$nsrc" -eq $((nbroken + 1)) ] && ! grep -qE '\.patch$|^(tests|solutions)/' <<<"$inzip"; then
-  ok "the zip has the $((nbroken + 1)) implementations as sources in impl/ (the broken ones already applied), no tests/ or solutions/"
-else bad "zip contents: $nsrc sources"; grep -E 'impl|tests' <<<"$inzip" | head; fi
-ag=$tmp/autograder
-mkdir -p "$ag/source" "$ag/submission"
-unzip -q "$zip" -d "$ag/source" && cp "$ag/source/run_autograder" "$ag/run_autograder"
-if (cd "$ag/source" && bash ./setup.sh) >"$tmp/setup.txt" 2>&1; then
-  cp "solutions/$catch/$f" "$ag/submission/"
-  AUTOGRADER_ROOT=$ag "$ag/run_autograder" >"$tmp/run.txt" 2>&1
-  got=$(jq '.score' "$ag/results/results.json" 2>/dev/null)
-  n=$(jq '.tests | length' "$ag/results/results.json" 2>/dev/null)
-  [ "$got" = 10 ] && [ "$n" = "$nbroken" ] &&
-    ok "run_autograder on the solution's tests: 10/10, one Gradescope test per broken implementation ($n)" ||
-    { bad "run_autograder: score '$got', $n tests"; cat "$tmp/run.txt"; head -30 "$ag/results/results.json" 2>/dev/null; }
-else bad "setup.sh failed"; tail -20 "$tmp/setup.txt"; fi
 finish

@@ -63,11 +63,16 @@ $G grade solutions --hidden "$tmp/hid-dup" >"$tmp/hd.txt" 2>&1
 [ $? -eq 2 ] && grep -q "a test named $dup is already in" "$tmp/hd.txt" &&
   ok "a hidden test named like a visible one is refused (it would mix their results)" || { bad "duplicate hidden name"; cat "$tmp/hd.txt"; }
 
-echo "Learner handout (make handout ASSIGNMENT=$A):"
-make -s handout ASSIGNMENT="$A" >"$tmp/handout.txt" 2>&1
-tarball=build/handout/$(basename "$A" .txt).tar.gz
+# The handout and the Gradescope zip carry week 2 and an exercise whose
+# learner writes the tests (tests/e2e-catch.sh grades that kind).
+catch=$(grep -l '^## What your tests must catch' exercises/*/*/README.md | head -1 | sed 's|^exercises/||; s|/README.md$||')
+catch_file=$(learner_files "$catch" | head -1)
+H=$tmp/week-02-tests.txt && { cat "$A"; echo "$catch 10"; } >"$H"
+echo "Learner handout (make handout ASSIGNMENT=week 2 + $catch):"
+make -s handout ASSIGNMENT="$H" >"$tmp/handout.txt" 2>&1
+tarball=build/handout/$(basename "$H" .txt).tar.gz
 mkdir -p "$tmp/learner" && tar -C "$tmp/learner" -xzf "$tarball"
-h=$tmp/learner/$(basename "$A" .txt)
+h=$tmp/learner/$(basename "$H" .txt)
 listing=$(cd "$h" && find . -type f | sort)
 if [ -d "$h/exercises/$first" ] && [ -f "$h/.stubs/$first/$(learner_files "$first" | head -1)" ] &&
   [ -f "$h/.assignment" ] && ! grep -qE '^\./(solutions|tests|assignments)/' <<<"$listing" && [ ! -e "$h/.git" ]; then
@@ -83,6 +88,24 @@ if (cd "$h" && make -s -j2 build/grader >"$tmp/hbuild.txt" 2>&1); then
     cmp -s "$h/exercises/$first/$f" "exercises/$first/$f" && ls "$h/exercises/$first/$f".backup-* >/dev/null 2>&1 &&
     ok "in the handout: check, solve, check again, reset from .stubs/ without git" ||
     { bad "learner flow in the handout"; tail -5 "$tmp/h1.txt" "$tmp/h2.txt" "$tmp/h3.txt"; }
+  # Learner-written tests: the reference only as objects, never a source
+  # or a broken one; check runs them on it.
+  [ -f "$h/impl/$catch/reference.o" ] && [ -f "$h/impl/$catch/reference.asan.o" ] &&
+    ! grep -qE '\.patch$|/reference\.c$' <<<"$listing" &&
+    ok "the handout has $catch's correct implementation compiled (plain and sanitizer), no source of it, no broken one" ||
+    { bad "the handout's implementation of $catch"; grep impl <<<"$listing" | head; }
+  (cd "$h" && build/grader check "$catch") >"$tmp/hc1.txt" 2>&1
+  cp "solutions/$catch/$catch_file" "$h/exercises/$catch/$catch_file"
+  (cd "$h" && build/grader check "$catch") >"$tmp/hc2.txt" 2>&1
+  rc2=$?
+  printf '\nWB_TEST(expects_the_impossible, 1) {\n  ck_assert_msg(0, "I expect too much");\n}\nEND_TEST\n' >>"$h/exercises/$catch/$catch_file"
+  (cd "$h" && build/grader check "$catch") >"$tmp/hc3.txt" 2>&1
+  (cd "$h" && build/grader reset "$catch") >/dev/null 2>&1
+  grep -q "to do: write your tests" "$tmp/hc1.txt" && [ $rc2 -eq 0 ] &&
+    grep -q "passed here: [0-9]* tests (catches graded on submission)" "$tmp/hc2.txt" && grep -q "graded when you submit" "$tmp/hc2.txt" &&
+    grep -q "WRONG  expects_the_impossible" "$tmp/hc3.txt" && grep -q "some tests fail on the correct code" "$tmp/hc3.txt" &&
+    ok "check in the handout on $catch: the stub is to do; the solution's tests pass on the shipped implementation (catches graded on submission); a wrong test is named" ||
+    { bad "check in the handout on $catch"; cat "$tmp/hc1.txt" "$tmp/hc2.txt" "$tmp/hc3.txt" | head -60; }
   # The learner's own README, none of the instructor's sections.
   grep -q "make submit" "$h/README.md" && ! grep -qiE "batch|gradebook|--hidden|forg" "$h/README.md" &&
     ok "the handout's README is the learner's: how to work and submit, no instructor sections" ||
@@ -93,7 +116,7 @@ if (cd "$h" && make -s -j2 build/grader >"$tmp/hbuild.txt" 2>&1); then
   zipped=$(unzip -Z1 "$h/build/submit/submission.zip" 2>/dev/null | sort)
   want_files=$(for e in $(cd "$h/exercises" && ls -d */*); do for g in $(cd "$h/exercises/$e" && ls *.c | grep -v '^test_'); do echo "exercises/$e/$g"; done; done | sort)
   mkdir -p "$tmp/upload" && unzip -q "$h/build/submit/submission.zip" -d "$tmp/upload"
-  $G grade "$tmp/upload" --assignment "$A" >"$tmp/upload.txt" 2>&1
+  $G grade "$tmp/upload" --assignment "$H" >"$tmp/upload.txt" 2>&1
   [ -n "$zipped" ] && [ "$zipped" = "$want_files" ] && grep -q "build/submit/submission.zip" "$tmp/submit.txt" &&
     [ "$(ex_score "$tmp/upload.txt" "$first")" = "$(awk -v e="$first" '$1 == e { print $2 }' "$A")" ] &&
     ok "make submit zips exactly the learner files ($(wc -l <<<"$zipped")), says where, and the grader finds them" ||
@@ -103,7 +126,7 @@ if (cd "$h" && make -s -j2 build/grader >"$tmp/hbuild.txt" 2>&1); then
     ok "make test in a handout explains that it is the authors' suite" || bad "make test in a handout"
 else bad "the handout does not build"; tail -20 "$tmp/hbuild.txt"; fi
 
-echo "Gradescope (make gradescope ASSIGNMENT=$A HIDDEN=...):"
+echo "Gradescope (make gradescope ASSIGNMENT=week 2 + $catch HIDDEN=...):"
 # An instructor's hidden test, worth 3 points, hidden until published.
 hid=$tmp/hidden/$first && mkdir -p "$hid"
 cat >"$hid/test_hidden.c" <<'HT'
@@ -118,7 +141,9 @@ WB_TEST(zero_delay_still_calls_back, 3) {
 }
 END_TEST
 HT
-$G verify --no-sanitize --hidden "$tmp/hidden" >"$tmp/vh.txt" 2>&1
+# Only the exercise the hidden test is for: the solutions of the others
+# are verify's own business (make test runs it).
+$G verify --no-sanitize --hidden "$tmp/hidden" --only "$first" >"$tmp/vh.txt" 2>&1
 vh=$?
 $G verify --hidden >"$tmp/vh2.txt" 2>&1
 vh2=$?
@@ -126,31 +151,37 @@ vh2=$?
   [ $vh2 -eq 2 ] && grep -q "usage: grader verify" "$tmp/vh2.txt" &&
   ok "verify --hidden DIR runs the hidden tests against the solutions; a mistaken option is refused" ||
   { bad "verify --hidden (exit $vh, $vh2)"; cat "$tmp/vh.txt" "$tmp/vh2.txt"; }
-make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" HIDDEN_VISIBILITY=visible >"$tmp/gs.txt" 2>&1
-zip=build/gradescope/$(basename "$A" .txt).zip
+make -s gradescope ASSIGNMENT="$H" HIDDEN="$tmp/hidden" HIDDEN_VISIBILITY=visible >"$tmp/gs.txt" 2>&1
+zip=build/gradescope/$(basename "$H" .txt).zip
 vis=$(unzip -p "$zip" hidden/.visibility 2>/dev/null)
-make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" HIDDEN_VISIBILITY=sometimes >"$tmp/gs-bad.txt" 2>&1
+make -s gradescope ASSIGNMENT="$H" HIDDEN="$tmp/hidden" HIDDEN_VISIBILITY=sometimes >"$tmp/gs-bad.txt" 2>&1
 bad_rc=$?
 [ "$vis" = visible ] && [ $bad_rc -ne 0 ] && grep -q "HIDDEN_VISIBILITY is hidden, after_due_date" "$tmp/gs-bad.txt" &&
   ok "make gradescope keeps the hidden tests' visibility (HIDDEN_VISIBILITY=visible) and refuses an unknown one" ||
   { bad "hidden visibility in the zip: '$vis', bad one exit $bad_rc"; cat "$tmp/gs-bad.txt"; }
-make -s gradescope ASSIGNMENT="$A" HIDDEN="$tmp/hidden" >"$tmp/gs.txt" 2>&1
-zip=build/gradescope/$(basename "$A" .txt).zip
+make -s gradescope ASSIGNMENT="$H" HIDDEN="$tmp/hidden" >"$tmp/gs.txt" 2>&1
+zip=build/gradescope/$(basename "$H" .txt).zip
 ag=$tmp/autograder
 mkdir -p "$ag/source" "$ag/submission"
 unzip -q "$zip" -d "$ag/source" && cp "$ag/source/run_autograder" "$ag/run_autograder"
 if unzip -l "$zip" | grep -qE ' (solutions|tests)/'; then bad "the zip holds solutions/ or tests/"
 else ok "the zip has setup.sh and run_autograder at its root, hidden tests, no solutions/ or tests/"; fi
+nimpl=$(unzip -Z1 "$zip" | grep -c "^impl/$catch/.*\.c$")
+nbroken=$(grep -c '^- `[a-z0-9-]*` (' "exercises/$catch/README.md")
+[ "$nimpl" -eq $((nbroken + 1)) ] && ! unzip -Z1 "$zip" | grep -q '\.patch$' &&
+  ok "the zip has $catch's $nimpl implementations as sources in impl/ (the broken ones already applied)" ||
+  bad "the zip's implementations of $catch: $nimpl sources, want $((nbroken + 1))"
 if (cd "$ag/source" && bash ./setup.sh) >"$tmp/setup.txt" 2>&1; then
   for f in $(learner_files "$first"); do cp "solutions/$first/$f" "$ag/submission/"; done
+  cp "solutions/$catch/$catch_file" "$ag/submission/"
   AUTOGRADER_ROOT=$ag "$ag/run_autograder" >"$tmp/run.txt" 2>&1
   rc=$?
-  first_pts=$(awk -v e="$first" '$1 == e { print $2 }' "$A")
+  first_pts=$(( $(awk -v e="$first" '$1 == e { print $2 }' "$A") + 10 ))
   if [ $rc -eq 0 ] && jq -e "$gs_rules" "$ag/results/results.json" >/dev/null; then
     got=$(jq '.score' "$ag/results/results.json")
     hidden_vis=$(jq -r '.tests[] | select(.name | endswith("zero_delay_still_calls_back")) | .visibility' "$ag/results/results.json")
     [ "$got" = "$first_pts" ] && [ "$hidden_vis" = after_published ] &&
-      ok "run_autograder on an upload of the first exercise: results.json scores $got, the hidden test is after_published" ||
+      ok "run_autograder on an upload of the first exercise and $catch's tests: results.json scores $got, the hidden test is after_published" ||
       bad "results.json score $got (want $first_pts), hidden test visibility '$hidden_vis'"
   else bad "run_autograder exited $rc"; cat "$tmp/run.txt"; head -20 "$ag/results/results.json" 2>/dev/null; fi
   # A run the grader cannot finish publishes nothing (not a zero): here
