@@ -32,6 +32,8 @@ EXAMPLES := $(EXAMPLE_SRC:%.c=$(BUILD)/%)
 TESTS    := $(TEST_SRC:%.c=$(BUILD)/%)
 
 DEPS_OK := $(BUILD)/.deps-ok
+# make test builds with one job per core (a fresh clone: 22 s -> 11 s).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 # One short line per step; `make V=1` shows the full commands.
 ifeq ($(V),1)
@@ -214,8 +216,8 @@ test:
 	  echo "make test is the workbook's own test suite: it needs solutions/ and tests/,"; \
 	  echo "which a handout leaves out. Use make run, or build/grader check."; exit 2; fi
 	@$(MAKE) --no-print-directory test-deps
-	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory -j$(NPROC) all
+	@$(MAKE) --no-print-directory -j$(NPROC) unit
 	@# verify runs every chapter program too (what run-examples does)
 	@$(BUILD)/grader verify
 	@$(BUILD)/grader verify --no-sanitize
