@@ -99,8 +99,10 @@ static void assert_names_in_input_order(const struct task_spec *specs, int n) {
 }
 
 WB_TEST(starts_every_task_before_returning, 2) {
+  /* Delays long enough that a busy machine's stall (100 ms and more have
+   * been seen) cannot pass for waiting them out one after another. */
   static const struct task_spec specs[] = {
-      {"Task 1", 60}, {"Task 2", 20}, {"Task 3", 40}};
+      {"Task 1", 300}, {"Task 2", 100}, {"Task 3", 200}};
   gather(specs, 3, on_event);
   double returned_ms = wb_elapsed_ms();
   ck_assert_msg(nstarted == 3,
@@ -118,12 +120,12 @@ WB_TEST(starts_every_task_before_returning, 2) {
   ck_assert_msg(done_calls == 0,
                 "done was called before gather_tasks returned: it must come "
                 "from the loop, after the last task has completed");
-  ck_assert_msg(returned_ms < 0.9 * (60 + 20 + 40),
+  ck_assert_msg(returned_ms < 0.9 * (300 + 100 + 200),
                 "gather_tasks took %.0f ms to return, as long as its tasks' "
-                "delays added up (120 ms): it must only start the timers and "
+                "delays added up (600 ms): it must only start the timers and "
                 "return; the loop does the waiting (no sleep() or usleep())",
                 returned_ms);
-  wb_run(wb_loop(), 1000);
+  wb_run(wb_loop(), 1500);
   wb_assert_calls(done_calls, 1, "the done callback");
   wb_assert_no_block(50);
 }
