@@ -159,7 +159,6 @@ void gr_catch_start(struct ex_ctx *c) {
         return;
       }
     }
-    c->ct = ct;
     gr_grade_compile(c, nl, ref, GR_CC_IMPL_SHIPPED);
     gr_grade_compile(c, nl + 1, ref, GR_CC_IMPL_GRADING);
     for (int b = 0; b < ct->nbroken; b++)
